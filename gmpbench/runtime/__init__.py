@@ -1,0 +1,33 @@
+"""The scheduler core: proc.go ported to numba, nogil, on real OS threads.
+
+Imports only numpy, numba and llvmlite.  numba's on-disk cache checks only the source file of the
+function it loads, not the modules that function calls, so a cached caller could outlive a
+changed callee: the cache directory is therefore keyed on a hash of every source file of this
+package and of the instruction table it interprets (DESIGN.md, "Compilation cache").
+"""
+import hashlib
+import os
+from pathlib import Path
+
+
+def _core_hash() -> str:
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for f in sorted(here.glob("*.py")) + [here.parent / "workload" / "ops.py"]:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+CORE_HASH = _core_hash()
+
+
+def _set_cache_dir() -> None:
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    from numba.core import config
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gmpbench"
+    config.CACHE_DIR = str(base / f"numba-{CORE_HASH}")
+
+
+_set_cache_dir()

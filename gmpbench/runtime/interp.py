@@ -1,0 +1,203 @@
+"""The G interpreter: runs one goroutine's program on the current M until it blocks, yields, is
+preempted or exits, and tells the M which (the WHY_* code) -- the moment where Go's runtime would
+mcall into park_m, gosched_m, gopreempt_m or goexit0 on g0.
+
+A G has no stack of its own: its whole state is its row (pc, frame depth) and its frames in
+gstk[gp] (repeat counters and return pcs), so switching Gs is returning to the M's loop.
+Every statement is a call in Go terms, so each one is a preemption point (the stack-guard check).
+"""
+import numpy as np
+
+from ..workload import ops
+from .atomics import cputicks, load_relaxed
+from .chan import chanrecv, chansend
+from .layout import G_PC, G_PREEMPT, G_RNG, G_SP, G_WORKLEFT, S_RUNSTART_NS, S_TSC_PER_NS_Q20
+from .lock import nanotime
+from .mem import Sarr, codex, core, distx, f64, gx, i64, stkx
+from .proc import newproc, stopping
+from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
+
+WHY_EXIT = 0      # goexit0
+WHY_PARK = 1      # park_m
+WHY_YIELD = 2     # gosched_m
+WHY_PREEMPT = 3   # gopreempt_m
+WHY_STOP = 4      # the run is over; leave the G where it is
+
+BURN_CHUNK = 64   # xorshift rounds between clock checks (~50-100 ns)
+SIGMA_SCALE = 1e9  # lognormal sigma is stored * 1e9 (S holds only integers)
+
+
+@core(i64(Sarr, i64))
+def ns_to_ticks(S, ns):
+    return (ns * S[S_TSC_PER_NS_Q20]) >> 20
+
+
+@core(i64(Sarr, i64))
+def ticks_to_ns(S, ticks):
+    return (ticks << 20) // S[S_TSC_PER_NS_Q20]
+
+
+@core(f64(Sarr, i64))
+def rand01(S, g):
+    """Uniform in (0, 1) from the G's xorshift64* state."""
+    x = np.uint64(S[g + G_RNG])
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    S[g + G_RNG] = np.int64(x)
+    r = x * np.uint64(2685821657736338717)
+    return (np.float64(r >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@core(f64(Sarr, i64))
+def std_normal(S, g):
+    u1 = rand01(S, g)
+    u2 = rand01(S, g)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+@core(i64(Sarr, i64, i64))
+def sample(S, g, d):
+    """A duration in ns drawn from distribution d with the G's own random stream."""
+    dx = distx(S, d)
+    kind = S[dx]
+    p1 = np.float64(S[dx + 1])
+    p2 = np.float64(S[dx + 2])
+    if kind == ops.D_CONST:
+        v = p1
+    elif kind == ops.D_EXP:
+        v = -p1 * np.log(rand01(S, g))
+    elif kind == ops.D_UNIFORM:
+        v = p1 + (p2 - p1) * rand01(S, g)
+    elif kind == ops.D_NORMAL:
+        v = p1 + p2 * std_normal(S, g)
+    else:
+        v = p1 * np.exp(p2 / SIGMA_SCALE * std_normal(S, g))
+    if v <= 0.0:
+        return 0
+    return np.int64(v)
+
+
+@core(i64(Sarr, i64, i64))
+def burn(S, g, ns):
+    """Burn CPU for ns nanoseconds (xorshift rounds against the TSC, so LLVM cannot fold it).
+    Stops early on a preemption request or the end of the run; returns the ns left (0: done)."""
+    deadline = cputicks() + ns_to_ticks(S, ns)
+    x = S[g + G_RNG] | 1
+    while True:
+        for _ in range(BURN_CHUNK):
+            x ^= x << 13
+            x ^= x >> 7
+            x ^= x << 17
+        now = cputicks()
+        if now >= deadline:
+            S[g + G_RNG] = x
+            return 0
+        if load_relaxed(S, g + G_PREEMPT) != 0 or stopping(S):
+            S[g + G_RNG] = x
+            return max(ticks_to_ns(S, deadline - now), 1)
+
+
+@core(i64(Sarr, i64, i64))
+def run_g(S, mid, gp):
+    """Interpret gp from its saved pc; returns a WHY_* code with the pc saved in the row."""
+    g = gx(S, gp)
+    stk = stkx(S, gp)
+    pc = S[g + G_PC]
+    while True:
+        if load_relaxed(S, g + G_PREEMPT) != 0:
+            S[g + G_PC] = pc
+            return WHY_PREEMPT
+        if stopping(S):
+            S[g + G_PC] = pc
+            return WHY_STOP
+        ins = codex(S, pc)
+        op = S[ins]
+        a = S[ins + 1]
+        if op == ops.SEND:
+            pc += 1
+            if chansend(S, mid, gp, a):
+                S[g + G_PC] = pc
+                return WHY_PARK
+        elif op == ops.RECV:
+            pc += 1
+            if chanrecv(S, mid, gp, a):
+                S[g + G_PC] = pc
+                return WHY_PARK
+        elif op == ops.NEXT:
+            sp = S[g + G_SP] - 1
+            left = S[stk + sp] - 1
+            if left > 0:
+                S[stk + sp] = left
+                pc = a
+            else:
+                S[g + G_SP] = sp
+                pc += 1
+        elif op == ops.WORK:
+            left = S[g + G_WORKLEFT]
+            if left == 0:
+                left = sample(S, g, a)
+            if left > 0:
+                left = burn(S, g, left)
+            S[g + G_WORKLEFT] = left
+            if left == 0:
+                pc += 1
+        elif op == ops.GO:
+            n = S[ins + 2]
+            group = S[ins + 3]
+            for _ in range(n):
+                child_started(S, gp)
+                if group > 0:
+                    group_add(S, group - 1, 1)
+                if newproc(S, mid, a, gp, group) == 0:
+                    S[g + G_PC] = pc
+                    return WHY_STOP
+            pc += 1
+        elif op == ops.REPEAT:
+            if a == 0:
+                pc = S[ins + 2]
+            else:
+                S[stk + S[g + G_SP]] = a
+                S[g + G_SP] += 1
+                pc += 1
+        elif op == ops.RET:
+            sp = S[g + G_SP]
+            if sp == 0:
+                S[g + G_PC] = pc
+                return WHY_EXIT
+            S[g + G_SP] = sp - 1
+            pc = S[stk + sp - 1]
+        elif op == ops.CALL:
+            S[stk + S[g + G_SP]] = pc + 1
+            S[g + G_SP] += 1
+            pc = a
+        elif op == ops.WAIT_CHILDREN:
+            pc += 1
+            if wait_children(S, mid, gp):
+                S[g + G_PC] = pc
+                return WHY_PARK
+        elif op == ops.WAIT_GROUP:
+            pc += 1
+            if group_wait(S, mid, gp, a):
+                S[g + G_PC] = pc
+                return WHY_PARK
+        elif op == ops.YIELD:
+            S[g + G_PC] = pc + 1
+            return WHY_YIELD
+        elif op == ops.LOOP:
+            if nanotime() - S[S_RUNSTART_NS] >= S[distx(S, a) + 1]:
+                pc = S[ins + 2]
+            else:
+                pc += 1
+        elif op == ops.ENDLOOP:
+            pc = a
+        elif op == ops.LOCK:
+            pc += 1
+            if mutex_lock(S, mid, gp, a):
+                S[g + G_PC] = pc
+                return WHY_PARK
+        elif op == ops.UNLOCK:
+            mutex_unlock(S, mid, a)
+            pc += 1
+        else:
+            raise RuntimeError("run_g: statement not supported by this core yet")

@@ -1,0 +1,199 @@
+"""The state layout of the port: the runtime2.go of gmpbench.
+
+All state of a run lives in ONE int64 array ``S`` allocated once (state.py) and passed to every
+nogil function: one array is one pointer-sized argument, where a tuple of tables costs a hundred
+(the guide's "state as a tuple of arrays" measured 5x slower per call here).  ``S`` starts with
+the sched words; the other tables are regions whose base offsets sit in the H_* header words,
+addressed through mem.py (``gx(S, gp)`` is the index of G gp's first field, and so on).
+Row 0 of the G, M and P tables is unused so that id 0 means nil, as a nil pointer does in Go:
+G ids, M ids and P ids all start at 1.  Channels, wait groups and mutexes are numbered from 0, as
+the compiler numbers them.  Each field is listed once with who
+may write it; "atomic" fields are read by other threads with atomics.load and written with
+atomics.store/cas/xadd; "owner" fields are touched only by the thread that owns the row; "sched
+lock" fields only while holding sched.lock.  Hot words written by different threads sit on
+different 64-byte cache lines (the guide measured 3x swings from false sharing).
+"""
+LINE = 8  # int64 words per cache line
+
+# ---- G: a goroutine (table allg[gid]) ----------------------------------------------------------
+Gidle, Grunnable, Grunning, Gsyscall, Gwaiting, Gdead = 0, 1, 2, 3, 4, 6
+G_STATUS = 0       # atomic; checked transitions in casgstatus
+G_GOID = 1         # set by newproc on the creating M
+G_PC = 2           # owner (the M running it): next instruction
+G_SP = 3           # owner: frames in use on gstk[gid]
+G_SCHEDLINK = 4    # link in run queue lists / free lists / wait queues; owned by whoever holds the list
+G_M = 5            # the M running it (0 when not running); for dumps and preemptone
+G_PREEMPT = 6      # atomic; set by sysmon's preemptone, cleared by execute
+G_WAITREASON = 7   # why it is _Gwaiting (WAIT_* below)
+G_WAITOBJ = 8      # index of the channel/group/mutex it waits on
+G_CHILDREN = 9     # atomic; CHILD_* protocol word: live children + flags (sync.py)
+G_PARENT = 10      # the G that started it (0 for main)
+G_GROUP = 11       # wait group it is counted in, plus one (0 none)
+G_WORKLEFT = 12    # owner: ns of an interrupted `work` still to burn (0 none)
+G_ELEM = 13        # value carried by a blocked send/recv (the sudog's elem)
+G_READYTICK = 14   # cputicks when it last became runnable (latency stamp)
+G_RNG = 15         # owner: xorshift state for sampled durations
+G_FUNC = 16        # function id it started in (for dumps)
+G_WAITSINCE = 17   # cputicks when it blocked (for dumps)
+G_SYSCALLDUR = 18  # scratch: duration of the syscall in progress
+GSTRIDE = 24
+
+WAIT_NONE, WAIT_CHANSEND, WAIT_CHANRECV, WAIT_CHILDREN, WAIT_GROUP, WAIT_MUTEX, WAIT_SLEEP, \
+    WAIT_NETIO = range(8)
+WAIT_REASONS = ["", "chan send", "chan receive", "wait children", "sync.WaitGroup.Wait",
+                "sync.Mutex.Lock", "sleep", "IO wait"]
+
+# ---- M: an OS thread (table allm[mid]) ---------------------------------------------------------
+M_ID = 0
+M_P = 1            # owner: the P it holds (0 none)
+M_NEXTP = 2        # written by startm under sched.lock before notewakeup, read by the M after
+M_SPINNING = 3     # owner (startm sets it before waking the M)
+M_SCHEDLINK = 4    # sched lock: link in sched.midle
+M_CURG = 5         # atomic: G it runs (read by sysmon's preemptone)
+M_SYSCALLTICK = 6  # owner: P's syscalltick at entersyscall
+M_OLDP = 7         # owner: P it held when it entered a syscall
+M_FASTRAND = 8     # owner: xorshift state for steal order
+M_WAITLOCKKIND = 9  # owner: what park_m must unlock after parking (UNLOCK_* below)
+M_WAITLOCKOBJ = 10  # owner: which object's lock
+M_STARTED = 11     # atomic: the thread entered mstart (1) / left it (2)
+M_PARK = 16        # futex note: stopm sleeps here, startm wakes (own cache line)
+MSTRIDE = 24
+
+UNLOCK_NONE, UNLOCK_CHAN, UNLOCK_GROUP, UNLOCK_MUTEX, UNLOCK_CHILDREN, UNLOCK_TIMER = range(6)
+
+# ---- P: a processor (table allp[pid]; its ring buffer is runq[pid]) ----------------------------
+Pidle, Prunning, Psyscall, Pgcstop, Pdead = 0, 1, 2, 3, 4
+P_ID = 0
+P_STATUS = 1       # atomic: Prunning by owner; Psyscall->Prunning/Pidle by CAS (exitsyscall, retake)
+P_M = 2            # the M holding it (0 none)
+P_LINK = 3         # sched lock: link in sched.pidle
+P_SCHEDTICK = 4    # owner; read by sysmon (relaxed): incremented on every non-inherited execute
+P_SYSCALLTICK = 5  # owner/retake; incremented on every syscall and on retake
+P_RUNNEXT = 6      # atomic: G to run next (0 none); CAS by owner and by thieves
+P_GFREE = 7        # owner: free G list
+P_GFREECNT = 8     # owner
+P_GOIDCACHE = 9    # owner: next goid of the cached batch
+P_GOIDCACHEEND = 10
+P_SM_SCHEDTICK = 11   # sysmon only: sysmontick.schedtick
+P_SM_SCHEDWHEN = 12
+P_SM_SYSCALLTICK = 13
+P_SM_SYSCALLWHEN = 14
+P_RUNQHEAD = 16    # atomic: consumers (owner and thieves) CAS it; own cache line
+P_RUNQTAIL = 24    # atomic: written only by the owner (store-release); own cache line
+PSTRIDE = 32
+RUNQ_MAX = 256     # slots per local run queue (the knob runq_size may use fewer)
+GOID_BATCH = 16    # goids a P takes from sched.goidgen at once (Go: _GoidCacheBatch)
+
+# ---- sched: the global scheduler (1-D table sched) ---------------------------------------------
+S_LOCK = 0           # sched.lock (mutex word) -- the next words are under it
+S_RUNQHEAD = 1       # global run queue, linked through G_SCHEDLINK
+S_RUNQTAIL = 2
+S_RUNQSIZE = 3       # atomic reads allowed for the "is it empty" hints
+S_PIDLE = 4          # idle P list, linked through P_LINK
+S_MIDLE = 5          # idle M list, linked through M_SCHEDLINK
+S_NMIDLE = 6
+S_MCOUNT = 7         # Ms ever created (their rows are allm[1..mcount])
+S_NMIDLELOCKED = 8
+S_NMSYS = 9          # system Ms (sysmon) not counted by checkdead
+S_MAXMCOUNT = 10     # max_threads
+S_NEWM = 11          # Ms waiting for the template thread to create their OS thread (stack via M_SCHEDLINK)
+S_THREADS_MAX = 12   # peak of running threads (mcount)
+S_NPIDLE = 16        # atomic
+S_NMSPINNING = 24    # atomic
+S_GFLOCK = 32        # sched.gflock -- the next words under it
+S_GFREE = 33         # global free G list
+S_NGFREE = 34
+S_ALLGLEN = 40       # atomic: G rows handed out (allg[1..allglen])
+S_GOIDGEN = 48       # atomic
+S_LASTPOLL = 56      # atomic
+S_SYSMONWAIT = 64    # atomic
+S_SYSMONNOTE = 72    # futex note
+S_STOP = 80          # atomic: the run is over; every M leaves mstart
+S_TEMPLNOTE = 88     # futex word: the Python template thread sleeps on it (newm, done, fatal)
+S_DONE = 96          # atomic: main returned
+S_FATAL = 97         # atomic: FATAL_* code of a throw, first writer wins
+S_FATALARG = 98
+S_MAINSTARTED = 99   # main is runnable; checkdead may judge from now on
+S_MAING = 100        # gid of main
+S_STARTTICK = 101    # cputicks when main became runnable
+S_ENDTICK = 102      # cputicks when main returned
+S_NPROCS = 103       # gomaxprocs
+S_MAXG = 104         # rows of allg
+S_TSC_PER_NS_Q20 = 105  # cputicks per ns, fixed point << 20 (calibrated in state.py)
+S_SEED = 106
+S_RUNSTART_NS = 107  # nanotime when main became runnable (loop: D deadlines)
+S_POOLWORD = 112     # futex word: bumped to hand a new M to a spare thread (threads.py)
+S_NPOOL = 113        # sched lock: spare threads waiting for an M
+
+# Header: base offsets of the tables (constant during a run).
+H_ALLP = 120         # PSTRIDE words per P
+H_RUNQ = 121         # RUNQ_MAX slots per P
+H_ALLM = 122         # MSTRIDE words per M
+H_ALLG = 123         # GSTRIDE words per G
+H_GSTK = 124         # H_GSTKDEPTH frames per G
+H_GSTKDEPTH = 125
+H_CHANS = 126        # CSTRIDE words per channel
+H_CHANBUF = 127      # buffer slots of all channels
+H_GROUPS = 128       # WSTRIDE words per wait group
+H_MUTEXES = 129      # XSTRIDE words per mutex
+H_CODE = 130         # 4 words per instruction
+H_DISTS = 131        # 3 words per distribution: kind, p1, p2 (ns; lognormal sigma * 1e9)
+H_POL = 132          # the policy's knobs
+H_MSTATS = 133       # STSTRIDE counters per M
+H_MLAT = 134         # stats.NBUCKETS latency buckets per M
+H_COPRIMES = 135     # [count, coprimes of gomaxprocs...]
+H_END = 136          # size of S
+SCHED_SIZE = 144
+
+FATAL_NONE, FATAL_DEADLOCK, FATAL_TIMEOUT, FATAL_THROW, FATAL_MAXTHREADS, FATAL_MAXG, \
+    FATAL_INTERRUPT = range(7)
+
+# ---- channels (table chans[cid]; buffer slots in chanbuf[C_BUFOFF : C_BUFOFF+C_CAP]) ----------
+C_LOCK = 0
+C_CAP = 1
+C_COUNT = 2        # chan lock: elements in the buffer
+C_SENDX = 3
+C_RECVX = 4
+C_RECVQ_HEAD = 5   # chan lock: Gs blocked receiving, linked through G_SCHEDLINK
+C_RECVQ_TAIL = 6
+C_SENDQ_HEAD = 7
+C_SENDQ_TAIL = 8
+C_BUFOFF = 9
+C_NEXTVAL = 10     # chan lock: id of the next message sent
+C_SENT = 11        # chan lock: messages sent / received, and their id sums (every message once)
+C_RECVD = 12
+C_SENTSUM = 13
+C_RECVDSUM = 14
+CSTRIDE = 16
+
+# ---- wait groups (table groups[wid]) and mutexes (table mutexes[xid]) --------------------------
+W_LOCK = 0
+W_COUNT = 1
+W_WAITHEAD = 2
+W_WAITTAIL = 3
+WSTRIDE = 8
+
+X_STATE = 0        # atomic: sync.Mutex state (locked bit, woken bit, waiter count)
+X_SEMALOCK = 1     # lock of the semaphore's wait queue
+X_SEMAHEAD = 2
+X_SEMATAIL = 3
+X_SEMA = 4         # semaphore count (sema lock)
+XSTRIDE = 8
+
+# ---- per-M statistics (table mstats[mid]) -------------------------------------------------------
+COUNTERS = (
+    "gs_created gs_exited schedules runnext_puts local_puts global_puts global_gets "
+    "fairness_gets steal_attempts steals gs_stolen runnext_steals wakeps startms stopms "
+    "spinning_transitions handoffs retakes preemptions syscalls syscall_fast_exits "
+    "syscall_slow_exits netpoll_calls netpoll_gs threads_max"
+).split()
+(ST_GS_CREATED, ST_GS_EXITED, ST_SCHEDULES, ST_RUNNEXT_PUTS, ST_LOCAL_PUTS, ST_GLOBAL_PUTS,
+ ST_GLOBAL_GETS, ST_FAIRNESS_GETS, ST_STEAL_ATTEMPTS, ST_STEALS, ST_GS_STOLEN, ST_RUNNEXT_STEALS,
+ ST_WAKEPS, ST_STARTMS, ST_STOPMS, ST_SPINNING_TRANSITIONS, ST_HANDOFFS, ST_RETAKES,
+ ST_PREEMPTIONS, ST_SYSCALLS, ST_SYSCALL_FAST_EXITS, ST_SYSCALL_SLOW_EXITS, ST_NETPOLL_CALLS,
+ ST_NETPOLL_GS, ST_THREADS_MAX) = range(len(COUNTERS))
+ST_NETPOLL_BLOCKING = len(COUNTERS)      # extra figures beyond spec §5
+ST_CPU_NS = ST_NETPOLL_BLOCKING + 1      # thread CPU time of the M over the run
+EXTRA_COUNTERS = ("netpoll_blocking_calls", "cpu_ns")
+STSTRIDE = 32
+

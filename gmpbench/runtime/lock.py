@@ -1,0 +1,114 @@
+"""Runtime locks and notes on futex words, in the shape of Go's lock_futex.go.
+
+A *mutex* is one int64 word: 0 unlocked, 1 locked, 2 locked with sleepers.  ``lock`` spins
+actively (procyield), then passively (osyield), then sleeps in the kernel; ``unlock`` wakes one
+sleeper only when the word says there may be one.
+
+A *note* is a one-shot wakeup: ``noteclear`` arms it, ``notesleep`` blocks the calling thread
+until ``notewakeup``; exactly one notewakeup per noteclear (a second is a bug and throws).
+Both keep their word on its own cache line (the caller's layout guarantees that).
+"""
+from .atomics import cas, load, pause, store, xchg
+from .mem import Sarr, boolean, core, i64, void
+from .osdeps import (
+    CLOCK_MONOTONIC,
+    SYS_SCHED_YIELD,
+    clock_ns,
+    futex_wait,
+    futex_wake,
+    syscall6,
+)
+
+MUTEX_UNLOCKED = 0
+MUTEX_LOCKED = 1
+MUTEX_SLEEPING = 2
+ACTIVE_SPIN = 4        # rounds of procyield before yielding (Go: active_spin)
+ACTIVE_SPIN_CNT = 30   # PAUSEs per round (Go: active_spin_cnt)
+PASSIVE_SPIN = 1       # rounds of osyield before sleeping (Go: passive_spin)
+
+@core(void(i64))
+def procyield(cycles):
+    for _ in range(cycles):
+        pause()
+
+
+@core(void())
+def osyield():
+    syscall6(SYS_SCHED_YIELD, 0, 0, 0, 0, 0, 0)
+
+
+@core(i64())
+def nanotime():
+    return clock_ns(CLOCK_MONOTONIC)
+
+
+@core(void(Sarr, i64))
+def lock(a, i):
+    """Acquire the mutex word a[i]."""
+    v = xchg(a, i, MUTEX_LOCKED)
+    if v == MUTEX_UNLOCKED:
+        return
+    # A sleeper may exist: whoever takes the lock from here on keeps the
+    # word at `wait` so that its unlock wakes the next sleeper.
+    wait = v
+    while True:
+        for _ in range(ACTIVE_SPIN):
+            while load(a, i) == MUTEX_UNLOCKED:
+                if cas(a, i, MUTEX_UNLOCKED, wait):
+                    return
+            procyield(ACTIVE_SPIN_CNT)
+        for _ in range(PASSIVE_SPIN):
+            while load(a, i) == MUTEX_UNLOCKED:
+                if cas(a, i, MUTEX_UNLOCKED, wait):
+                    return
+            osyield()
+        v = xchg(a, i, MUTEX_SLEEPING)
+        if v == MUTEX_UNLOCKED:
+            return
+        wait = MUTEX_SLEEPING
+        futex_wait(a, i, MUTEX_SLEEPING, -1)
+
+
+@core(void(Sarr, i64))
+def unlock(a, i):
+    """Release the mutex word a[i]; wakes one sleeper if there may be any."""
+    v = xchg(a, i, MUTEX_UNLOCKED)
+    if v == MUTEX_UNLOCKED:
+        raise RuntimeError("unlock of unlocked lock")
+    if v == MUTEX_SLEEPING:
+        futex_wake(a, i, 1)
+
+
+@core(void(Sarr, i64))
+def noteclear(a, i):
+    store(a, i, 0)
+
+
+@core(void(Sarr, i64))
+def notewakeup(a, i):
+    old = xchg(a, i, 1)
+    if old != 0:
+        raise RuntimeError("notewakeup - double wakeup")
+    futex_wake(a, i, 1)
+
+
+@core(void(Sarr, i64))
+def notesleep(a, i):
+    """Block until notewakeup; tolerant of spurious futex returns."""
+    while load(a, i) == 0:
+        futex_wait(a, i, 0, -1)
+
+
+@core(boolean(Sarr, i64, i64))
+def notetsleep(a, i, ns):
+    """Block until notewakeup or ns nanoseconds have passed; True when woken."""
+    if ns < 0:
+        notesleep(a, i)
+        return True
+    deadline = nanotime() + ns
+    while load(a, i) == 0:
+        left = deadline - nanotime()
+        if left <= 0:
+            return False
+        futex_wait(a, i, 0, left)
+    return True

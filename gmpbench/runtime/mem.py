@@ -1,0 +1,102 @@
+"""Addressing the flat state array S (layout.py), and the decorator every core function uses.
+
+``gx(S, gp)`` is the index in S of G gp's first field, so ``S[gx(S, gp) + G_STATUS]`` is gp's
+status; likewise px (P), mx (M), cx (channel), wx (wait group), xx (mutex), stx (an M's
+counters), latx (an M's histogram), rqx (a P's ring), stkx (a G's frames), codex (an
+instruction), distx (a distribution).  They are one load and a multiply-add; LLVM inlines them.
+
+Every core function is compiled with an explicit signature (``core``): nogil, cached, reference
+counting off, and no specialisation on literal arguments (numba would otherwise compile a new
+copy of a callee for every distinct constant passed to it).
+"""
+from numba import njit, types
+
+from .layout import (
+    CSTRIDE, GSTRIDE, H_ALLG, H_ALLM, H_ALLP, H_CHANS, H_CODE, H_DISTS, H_GROUPS, H_GSTK,
+    H_GSTKDEPTH, H_MLAT, H_MSTATS, H_MUTEXES, H_POL, H_RUNQ, MSTRIDE, PSTRIDE, RUNQ_MAX,
+    STSTRIDE, WSTRIDE, XSTRIDE,
+)
+from .stats import NBUCKETS
+
+Sarr = types.int64[::1]     # the state
+i64 = types.int64
+f64 = types.float64
+boolean = types.boolean
+void = types.void
+pair = types.UniTuple(types.int64, 2)
+
+
+def core(sig):
+    """Decorator: a nogil core function with the given numba signature."""
+    return njit(sig, nogil=True, cache=True, _nrt=False)
+
+
+@core(i64(Sarr, i64))
+def gx(S, gp):
+    return S[H_ALLG] + gp * GSTRIDE
+
+
+@core(i64(Sarr, i64))
+def px(S, pid):
+    return S[H_ALLP] + pid * PSTRIDE
+
+
+@core(i64(Sarr, i64))
+def mx(S, mid):
+    return S[H_ALLM] + mid * MSTRIDE
+
+
+@core(i64(Sarr, i64))
+def cx(S, cid):
+    return S[H_CHANS] + cid * CSTRIDE
+
+
+@core(i64(Sarr, i64))
+def wx(S, w):
+    return S[H_GROUPS] + w * WSTRIDE
+
+
+@core(i64(Sarr, i64))
+def xx(S, x):
+    return S[H_MUTEXES] + x * XSTRIDE
+
+
+@core(i64(Sarr, i64))
+def rqx(S, pid):
+    return S[H_RUNQ] + pid * RUNQ_MAX
+
+
+@core(i64(Sarr, i64))
+def stkx(S, gp):
+    return S[H_GSTK] + gp * S[H_GSTKDEPTH]
+
+
+@core(i64(Sarr, i64))
+def stx(S, mid):
+    return S[H_MSTATS] + mid * STSTRIDE
+
+
+@core(i64(Sarr, i64))
+def latx(S, mid):
+    return S[H_MLAT] + mid * NBUCKETS
+
+
+@core(i64(Sarr, i64))
+def codex(S, pc):
+    return S[H_CODE] + pc * 4
+
+
+@core(i64(Sarr, i64))
+def distx(S, d):
+    return S[H_DISTS] + d * 3
+
+
+@core(i64(Sarr, i64))
+def knob(S, k):
+    return S[S[H_POL] + k]
+
+
+@core(void(Sarr, i64, i64, i64))
+def count(S, mid, counter, n):
+    """Add n to one of M mid's counters (only mid writes its row)."""
+    S[S[H_MSTATS] + mid * STSTRIDE + counter] += n

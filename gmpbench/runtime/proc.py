@@ -1,0 +1,342 @@
+"""M and P management: acquirep/releasep, startm/newm/stopm, wakep, handoffp, ready, newproc,
+checkdead -- proc.go's functions of the same names.
+
+"Worker thread parking" (DESIGN.md, "Spinning"): a G made runnable is published first (runqput)
+and nmspinning is checked after; a spinning M gives up spinning by decrementing nmspinning first
+and re-checking every queue after.  Both sides' read-modify-writes are sequentially consistent,
+which provides the StoreLoad barrier between the write and the read on each side.
+"""
+import numpy as np
+
+from .atomics import cas, cputicks, load, load_relaxed, store, xadd, xchg
+from .layout import (
+    FATAL_DEADLOCK, FATAL_MAXG, FATAL_MAXTHREADS, G_CHILDREN, G_ELEM, G_FUNC, G_GOID, G_GROUP,
+    G_M, G_PARENT, G_PC, G_PREEMPT, G_READYTICK, G_RNG, G_SCHEDLINK, G_SP, G_STATUS, G_WAITOBJ,
+    G_WAITREASON, G_WORKLEFT, M_NEXTP, M_P, M_PARK, M_SCHEDLINK, M_SPINNING, M_WAITLOCKKIND,
+    M_WAITLOCKOBJ, P_M, P_STATUS, S_ALLGLEN, S_FATAL, S_FATALARG, S_LOCK, S_MAINSTARTED,
+    S_MAXG, S_MAXMCOUNT, S_MCOUNT, S_NEWM, S_NMIDLE, S_NMIDLELOCKED, S_NMSPINNING, S_NMSYS,
+    S_NPIDLE, S_POOLWORD, S_RUNQSIZE, S_SEED, S_STOP, S_TEMPLNOTE, S_THREADS_MAX,
+    ST_GS_CREATED, ST_HANDOFFS, ST_STARTMS, ST_STOPMS, ST_WAKEPS, WAIT_NONE, Gdead, Grunnable,
+    Grunning, Gsyscall, Gwaiting, Pidle, Prunning,
+)
+from .lock import lock, noteclear, notewakeup, unlock
+from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
+from .osdeps import futex_wait, futex_wake
+from .policy import K_EAGER_WAKEUP
+from .runq import gfget, malg, mget, mput_list, newgoid, pidleget, pidleput, runqempty, runqput
+
+
+# ---- status and ownership ----------------------------------------------------------------------
+
+@core(void(Sarr, i64, i64, i64))
+def casgstatus(S, gp, old, new):
+    """Move gp from status old to new.  There is no GC here, hence no _Gscan bit to race with:
+    only the thread that owns the transition changes the status, so a checked release store
+    does what proc.go's CAS loop does."""
+    g = gx(S, gp)
+    if load(S, g + G_STATUS) != old:
+        raise RuntimeError("casgstatus: bad incoming status")
+    store(S, g + G_STATUS, new)
+
+
+@core(void(Sarr, i64, i64))
+def acquirep(S, mid, pid):
+    m = mx(S, mid)
+    p = px(S, pid)
+    if S[m + M_P] != 0:
+        raise RuntimeError("acquirep: already in go")
+    if S[p + P_M] != 0 or load(S, p + P_STATUS) != Pidle:
+        raise RuntimeError("acquirep: invalid p state")
+    S[m + M_P] = pid
+    S[p + P_M] = mid
+    store(S, p + P_STATUS, Prunning)
+
+
+@core(i64(Sarr, i64))
+def releasep(S, mid):
+    m = mx(S, mid)
+    pid = S[m + M_P]
+    if pid == 0:
+        raise RuntimeError("releasep: invalid arg")
+    p = px(S, pid)
+    if S[p + P_M] != mid or load(S, p + P_STATUS) != Prunning:
+        raise RuntimeError("releasep: invalid p state")
+    S[m + M_P] = 0
+    S[p + P_M] = 0
+    store(S, p + P_STATUS, Pidle)
+    return pid
+
+
+# ---- the end of a run ---------------------------------------------------------------------------
+
+@core(void(Sarr))
+def wake_template(S):
+    """Wake the template thread (the Python thread that started the run)."""
+    xchg(S, S_TEMPLNOTE, 1)
+    futex_wake(S, S_TEMPLNOTE, 1)
+
+
+@core(void(Sarr, i64, i64))
+def fatal(S, code, arg):
+    """Stop the run with an error code (the first caller wins) and tell the template thread."""
+    if cas(S, S_FATAL, 0, code):
+        store(S, S_FATALARG, arg)
+    store(S, S_STOP, 1)
+    wake_template(S)
+
+
+@core(boolean(Sarr))
+def stopping(S):
+    return load_relaxed(S, S_STOP) != 0
+
+
+@core(void(Sarr))
+def checkdead(S):
+    """Deadlock check, from the number of running Ms.  sched.lock must be held.
+
+    When no M runs, every G is blocked and nothing can wake them: timers, the network and
+    syscalls all keep an M out of the idle list while they are pending."""
+    if S[S_MAINSTARTED] == 0 or stopping(S):
+        return
+    run = S[S_MCOUNT] - S[S_NMIDLE] - S[S_NMIDLELOCKED] - S[S_NMSYS]
+    if run > 0:
+        return
+    if run < 0:
+        raise RuntimeError("checkdead: inconsistent counts")
+    waiting = 0
+    for gp in range(1, load(S, S_ALLGLEN) + 1):
+        s = load(S, gx(S, gp) + G_STATUS)
+        if s == Gwaiting:
+            waiting += 1
+        elif s == Grunnable or s == Grunning or s == Gsyscall:
+            raise RuntimeError("checkdead: runnable g")
+    fatal(S, FATAL_DEADLOCK, waiting)
+
+
+@core(void(Sarr, i64))
+def mput(S, mid):
+    """Put mid on the idle M list and check for deadlock.  sched.lock must be held."""
+    mput_list(S, mid)
+    checkdead(S)
+
+
+# ---- starting and stopping Ms -------------------------------------------------------------------
+
+@core(i64(Sarr, i64, boolean))
+def newm(S, pid, spinning):
+    """Allocate a new M that will run pid and hand it to a spare OS thread (threads.py; Go too
+    has a template thread create threads for locked Ms).  Returns the new M's id, or 0 when
+    max_threads is reached (the run fails with a clear error, as Go's checkmcount does)."""
+    lock(S, S_LOCK)
+    mid = S[S_MCOUNT] + 1
+    if mid > S[S_MAXMCOUNT]:
+        unlock(S, S_LOCK)
+        fatal(S, FATAL_MAXTHREADS, S[S_MAXMCOUNT])
+        return 0
+    S[S_MCOUNT] = mid
+    if mid - S[S_NMSYS] > S[S_THREADS_MAX]:
+        S[S_THREADS_MAX] = mid - S[S_NMSYS]
+    m = mx(S, mid)
+    S[m + M_NEXTP] = pid
+    S[m + M_SPINNING] = 1 if spinning else 0
+    S[m + M_SCHEDLINK] = S[S_NEWM]
+    S[S_NEWM] = mid
+    unlock(S, S_LOCK)
+    xadd(S, S_POOLWORD, 1)              # a spare thread takes it (or the next one started)
+    futex_wake(S, S_POOLWORD, 1)
+    wake_template(S)                    # ... and the template thread replaces the spare
+    return mid
+
+
+@core(void(Sarr, i64, i64, boolean))
+def startm(S, mid, pid, spinning):
+    """Schedule some M to run pid (an idle P when pid is 0; nothing if there is none).
+    With spinning, the caller incremented nmspinning and the started M inherits it."""
+    lock(S, S_LOCK)
+    if pid == 0:
+        pid = pidleget(S)
+        if pid == 0:
+            unlock(S, S_LOCK)
+            if spinning:
+                # The caller counted a spinning M that will not exist: undo it.
+                if xadd(S, S_NMSPINNING, -1) < 0:
+                    raise RuntimeError("startm: negative nmspinning")
+            return
+    nm = mget(S)
+    unlock(S, S_LOCK)
+    count(S, mid, ST_STARTMS, 1)
+    if nm == 0:
+        newm(S, pid, spinning)
+        return
+    m = mx(S, nm)
+    if S[m + M_SPINNING] != 0:
+        raise RuntimeError("startm: m is spinning")
+    if S[m + M_NEXTP] != 0:
+        raise RuntimeError("startm: m has p")
+    if spinning and not runqempty(S, pid):
+        raise RuntimeError("startm: p has runnable gs")
+    S[m + M_SPINNING] = 1 if spinning else 0
+    S[m + M_NEXTP] = pid
+    notewakeup(S, m + M_PARK)
+
+
+@core(void(Sarr, i64))
+def stopm(S, mid):
+    """Park the current M until startm gives it a P (or the run stops: returns without one)."""
+    m = mx(S, mid)
+    if S[m + M_P] != 0:
+        raise RuntimeError("stopm holding p")
+    if S[m + M_SPINNING] != 0:
+        raise RuntimeError("stopm spinning")
+    count(S, mid, ST_STOPMS, 1)
+    lock(S, S_LOCK)
+    mput(S, mid)
+    unlock(S, S_LOCK)
+    while load(S, m + M_PARK) == 0:     # notesleep, which also wakes for the end of the run
+        if stopping(S):
+            return
+        futex_wait(S, m + M_PARK, 0, -1)
+    noteclear(S, m + M_PARK)
+    if stopping(S):
+        return
+    pid = S[m + M_NEXTP]
+    S[m + M_NEXTP] = 0
+    acquirep(S, mid, pid)
+
+
+@core(void(Sarr, i64))
+def wakep(S, mid):
+    """Try to add one more P to execute Gs: start a spinning M unless one already spins."""
+    if not cas(S, S_NMSPINNING, 0, 1):
+        return
+    count(S, mid, ST_WAKEPS, 1)
+    startm(S, mid, 0, True)
+
+
+@core(void(Sarr, i64))
+def wakep_if_needed(S, mid):
+    """After making a G runnable: wake an M if a P is idle and nobody spins (ready, newproc).
+    The caller's runqput came first; the seq_cst read-modify-writes order it before this check.
+    eager_wakeup (rejected approach 3) starts an M whenever a P is idle."""
+    if load(S, S_NPIDLE) == 0:
+        return
+    if load(S, S_NMSPINNING) == 0:
+        wakep(S, mid)
+    elif knob(S, K_EAGER_WAKEUP) != 0:
+        count(S, mid, ST_WAKEPS, 1)
+        startm(S, mid, 0, False)
+
+
+@core(void(Sarr, i64, i64))
+def handoffp(S, mid, pid):
+    """Hand off pid from an M that is blocking (syscall) or was retaken: start an M for it in
+    every situation where findrunnable would find work for it, else make it idle."""
+    count(S, mid, ST_HANDOFFS, 1)
+    if not runqempty(S, pid) or load_relaxed(S, S_RUNQSIZE) != 0:
+        startm(S, mid, pid, False)      # it has work: start it straight away
+        return
+    # No work: start a spinning M only if nobody is spinning or idle to catch new work.
+    if load(S, S_NMSPINNING) + load(S, S_NPIDLE) == 0 and cas(S, S_NMSPINNING, 0, 1):
+        startm(S, mid, pid, True)
+        return
+    lock(S, S_LOCK)
+    if S[S_RUNQSIZE] != 0:
+        unlock(S, S_LOCK)
+        startm(S, mid, pid, False)
+        return
+    pidleput(S, pid)
+    unlock(S, S_LOCK)
+
+
+@core(void(Sarr, i64))
+def resetspinning(S, mid):
+    """The M found work and stops spinning; if it was the last spinner and a P is idle, wake
+    another spinning M (there may be more work than one M can do)."""
+    m = mx(S, mid)
+    if S[m + M_SPINNING] == 0:
+        raise RuntimeError("resetspinning: not a spinning m")
+    S[m + M_SPINNING] = 0
+    n = xadd(S, S_NMSPINNING, -1)
+    if n < 0:
+        raise RuntimeError("findrunnable: negative nmspinning")
+    if n == 0 and load(S, S_NPIDLE) > 0:
+        wakep(S, mid)
+
+
+# ---- making Gs runnable -------------------------------------------------------------------------
+
+@core(void(Sarr, i64, i64, boolean))
+def ready(S, mid, gp, next):
+    """Mark a waiting gp runnable on the current P (in runnext when next) and maybe wake an M."""
+    casgstatus(S, gp, Gwaiting, Grunnable)
+    g = gx(S, gp)
+    S[g + G_READYTICK] = cputicks()
+    S[g + G_WAITREASON] = WAIT_NONE
+    runqput(S, mid, S[mx(S, mid) + M_P], gp, next)
+    wakep_if_needed(S, mid)
+
+
+@core(i64(i64))
+def splitmix(x):
+    """A well-mixed non-zero 64-bit seed from x (splitmix64's finalizer)."""
+    z = np.uint64(x) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return np.int64(z | np.uint64(1))
+
+
+@core(i64(Sarr, i64, i64, i64, i64, i64))
+def gnew(S, mid, pid, entry, parent, group):
+    """Allocate and initialise a runnable G that will start at pc entry (not yet queued).
+    Returns 0 when the G table is full (the run then fails)."""
+    gp = gfget(S, pid)
+    if gp == 0:
+        gp = malg(S)
+        if gp == 0:
+            fatal(S, FATAL_MAXG, S[S_MAXG])
+            return 0
+    g = gx(S, gp)
+    goid = newgoid(S, pid)
+    S[g + G_GOID] = goid
+    S[g + G_PC] = entry
+    S[g + G_FUNC] = entry
+    S[g + G_SP] = 0
+    S[g + G_SCHEDLINK] = 0
+    S[g + G_M] = 0
+    S[g + G_PREEMPT] = 0
+    S[g + G_CHILDREN] = 0
+    S[g + G_PARENT] = parent
+    S[g + G_GROUP] = group
+    S[g + G_WORKLEFT] = 0
+    S[g + G_ELEM] = 0
+    S[g + G_WAITREASON] = WAIT_NONE
+    S[g + G_RNG] = splitmix(S[S_SEED] * 1000003 + goid)
+    casgstatus(S, gp, Gdead, Grunnable)
+    S[g + G_READYTICK] = cputicks()
+    count(S, mid, ST_GS_CREATED, 1)
+    return gp
+
+
+@core(i64(Sarr, i64, i64, i64, i64))
+def newproc(S, mid, entry, parent, group):
+    """`go f()`: a new G on the current P's runnext; returns its id (0: the run failed)."""
+    pid = S[mx(S, mid) + M_P]
+    gp = gnew(S, mid, pid, entry, parent, group)
+    if gp == 0:
+        return 0
+    runqput(S, mid, pid, gp, True)
+    wakep_if_needed(S, mid)
+    return gp
+
+
+@core(void(Sarr, i64, i64, i64, i64, i64))
+def prepark(S, mid, gp, reason, obj, unlock_kind):
+    """Record why gp is about to park and which lock park_m must release once it is
+    _Gwaiting (gopark's waitunlockf/waitlock)."""
+    g = gx(S, gp)
+    S[g + G_WAITREASON] = reason
+    S[g + G_WAITOBJ] = obj
+    m = mx(S, mid)
+    S[m + M_WAITLOCKKIND] = unlock_kind
+    S[m + M_WAITLOCKOBJ] = obj

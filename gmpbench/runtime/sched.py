@@ -1,0 +1,388 @@
+"""The M's life: mstart, schedule, findrunnable, execute and what follows a G's stop
+(park_m, goschedImpl, goexit0) -- proc.go's scheduling loop, without goroutine stacks.
+
+Go's schedule() never returns: each G switch is a jump.  Here an M runs ``mstart``'s loop: pick a
+G (schedule), run it (execute -> the interpreter), then finish the stop the G asked for; the
+continuations that run another G at once (park_m's unlock failing) return it to the loop
+instead of recursing.
+"""
+import numpy as np
+
+from .atomics import cas, cputicks, load, load_relaxed, store, store_relaxed, xadd
+from .interp import WHY_EXIT, WHY_PARK, WHY_PREEMPT, WHY_STOP, WHY_YIELD, run_g, ticks_to_ns
+from .layout import (
+    C_LOCK, G_GROUP, G_M, G_PARENT, G_PREEMPT, G_READYTICK, G_WAITSINCE, H_COPRIMES, M_CURG,
+    M_FASTRAND, M_NEXTP, M_P, M_PARK, M_SCHEDLINK, M_SPINNING, M_STARTED, M_WAITLOCKKIND,
+    M_WAITLOCKOBJ, P_SCHEDTICK, S_DONE, S_ENDTICK, S_LOCK, S_MAING, S_MAINSTARTED, S_MCOUNT,
+    S_NEWM, S_NMSPINNING, S_NPIDLE, S_NPOOL, S_NPROCS, S_POOLWORD, S_RUNQSIZE, S_RUNSTART_NS,
+    S_STARTTICK, S_STOP, S_SYSMONNOTE, S_TEMPLNOTE, ST_CPU_NS, ST_FAIRNESS_GETS,
+    ST_GLOBAL_PUTS, ST_GS_EXITED, ST_GS_STOLEN, ST_SCHEDULES, ST_SPINNING_TRANSITIONS,
+    ST_STEAL_ATTEMPTS, ST_STEALS, UNLOCK_CHAN, UNLOCK_CHILDREN, UNLOCK_GROUP, UNLOCK_MUTEX,
+    W_LOCK, X_SEMALOCK, Gdead, Grunnable, Grunning, Gwaiting,
+)
+from .lock import lock, nanotime, unlock
+from .mem import Sarr, boolean, core, count, cx, gx, i64, knob, latx, mx, pair, px, stx, void, wx, xx
+from .osdeps import (
+    CLOCK_THREAD_CPUTIME_ID, PR_SET_TIMERSLACK, SYS_PRCTL, clock_ns, futex_wait, futex_wake,
+    syscall6,
+)
+from .policy import (
+    K_FAIRNESS_TICK, K_INHERIT_TIME, K_SPIN_CAP, K_SPINNING, K_STEAL, K_STEAL_ORDER,
+    K_STEAL_ROUNDS, K_STEAL_RUNNEXT,
+)
+from .proc import (
+    acquirep, casgstatus, fatal, gnew, newm, releasep, resetspinning, stopm, stopping,
+    wake_template,
+)
+from .runq import globrunqget, globrunqput, pidleget, pidleput, runqempty, runqget, runqput, \
+    runqsteal
+from .stats import hist_record
+from .sync import child_exited, children_commit_park, group_done, release_g
+
+
+# ---- picking a G ------------------------------------------------------------------------------
+
+@core(i64(Sarr, i64))
+def fastrand(S, mid):
+    m = mx(S, mid)
+    x = np.uint64(S[m + M_FASTRAND])
+    x ^= x << np.uint64(13)
+    x ^= x >> np.uint64(7)
+    x ^= x << np.uint64(17)
+    S[m + M_FASTRAND] = np.int64(x)
+    return np.int64(x >> np.uint64(1))
+
+
+@core(void(Sarr, i64))
+def start_spinning(S, mid):
+    S[mx(S, mid) + M_SPINNING] = 1
+    xadd(S, S_NMSPINNING, 1)
+    count(S, mid, ST_SPINNING_TRANSITIONS, 1)
+
+
+@core(i64(Sarr, i64, i64))
+def steal_work(S, mid, pid):
+    """findrunnable's stealing rounds: visit every other P in a random coprime order
+    (stealOrder), taking runnext only in the last round.  Returns a G or 0."""
+    nprocs = S[S_NPROCS]
+    cop = S[H_COPRIMES]
+    rounds = knob(S, K_STEAL_ROUNDS)
+    if knob(S, K_SPINNING) == 0:
+        rounds = 1
+    for i in range(rounds):
+        if knob(S, K_STEAL_ORDER) == 0:
+            r = fastrand(S, mid)
+            pos = r % nprocs
+            inc = S[cop + 1 + r % S[cop]]
+        else:
+            pos = 0
+            inc = 1
+        steal_runnext = i == rounds - 1 and knob(S, K_STEAL_RUNNEXT) != 0
+        for _ in range(nprocs):
+            if stopping(S):
+                return 0
+            victim = pos + 1
+            pos = (pos + inc) % nprocs
+            if victim == pid:
+                continue
+            count(S, mid, ST_STEAL_ATTEMPTS, 1)
+            gp, n = runqsteal(S, mid, pid, victim, steal_runnext)
+            if gp != 0:
+                count(S, mid, ST_STEALS, 1)
+                count(S, mid, ST_GS_STOLEN, n)
+                return gp
+    return 0
+
+
+@core(boolean(Sarr, i64, boolean))
+def recheck_runqs(S, mid, was_spinning):
+    """After dropping the P and nmspinning: a P with work means a submitter may have counted on
+    us; take an idle P back to run it.  True when we got a P."""
+    for victim in range(1, S[S_NPROCS] + 1):
+        if not runqempty(S, victim):
+            lock(S, S_LOCK)
+            pid = pidleget(S)
+            unlock(S, S_LOCK)
+            if pid == 0:
+                return False
+            acquirep(S, mid, pid)
+            if was_spinning:
+                start_spinning(S, mid)
+            return True
+    return False
+
+
+@core(boolean(Sarr, i64))
+def may_steal(S, mid):
+    """Steal, unless everyone else is idle (then no local queue can have work) or enough Ms
+    already spin (2*nmspinning >= busy Ps), which keeps CPU use down at low parallelism."""
+    nprocs = S[S_NPROCS]
+    if knob(S, K_STEAL) == 0 or load(S, S_NPIDLE) == nprocs - 1:
+        return False
+    if S[mx(S, mid) + M_SPINNING] != 0 or knob(S, K_SPIN_CAP) == 0:
+        return True
+    return 2 * load(S, S_NMSPINNING) < nprocs - load(S, S_NPIDLE)
+
+
+@core(pair(Sarr, i64))
+def findrunnable(S, mid):
+    """Find a runnable G: local queue, global queue, stealing; otherwise give up the P and park.
+    Returns (gp, inheritTime), gp 0 only when the run is stopping.  The conditions here and in
+    handoffp must agree: if findrunnable would find a G, handoffp must start an M."""
+    m = mx(S, mid)
+    while True:
+        if stopping(S):
+            return 0, 0
+        pid = S[m + M_P]
+        gp, inherit = runqget(S, pid)
+        if gp != 0:
+            return gp, inherit
+        if load_relaxed(S, S_RUNQSIZE) != 0:
+            lock(S, S_LOCK)
+            gp = globrunqget(S, mid, pid, 0)
+            unlock(S, S_LOCK)
+            if gp != 0:
+                return gp, 0
+        if may_steal(S, mid):
+            if S[m + M_SPINNING] == 0 and knob(S, K_SPINNING) != 0:
+                start_spinning(S, mid)
+            gp = steal_work(S, mid, pid)
+            if gp != 0:
+                return gp, 0
+        # Nothing to do: give the P back and park.
+        lock(S, S_LOCK)
+        if S[S_RUNQSIZE] != 0:
+            gp = globrunqget(S, mid, pid, 0)
+            unlock(S, S_LOCK)
+            return gp, 0
+        releasep(S, mid)
+        pidleput(S, pid)
+        unlock(S, S_LOCK)
+        # Spinning -> non-spinning: drop nmspinning first, then look at every queue again.
+        # The seq_cst decrement is the StoreLoad barrier that pairs with the one between a
+        # submitter's runqput and its nmspinning check (DESIGN.md, "Spinning").
+        was_spinning = S[m + M_SPINNING] != 0
+        if was_spinning:
+            S[m + M_SPINNING] = 0
+            if xadd(S, S_NMSPINNING, -1) < 0:
+                raise RuntimeError("findrunnable: negative nmspinning")
+        if recheck_runqs(S, mid, was_spinning):
+            continue
+        stopm(S, mid)
+
+
+@core(pair(Sarr, i64))
+def schedule(S, mid):
+    """One round of the scheduler: the G this M runs next (0 when the run is stopping)."""
+    m = mx(S, mid)
+    pid = S[m + M_P]
+    gp = 0
+    inherit = 0
+    tick = knob(S, K_FAIRNESS_TICK)
+    # Every tick-th schedule look at the global queue first, or two Gs that keep readying
+    # each other in runnext could starve it.
+    if tick > 0 and S[px(S, pid) + P_SCHEDTICK] % tick == 0 and \
+            load_relaxed(S, S_RUNQSIZE) > 0:
+        lock(S, S_LOCK)
+        gp = globrunqget(S, mid, pid, 1)
+        unlock(S, S_LOCK)
+        if gp != 0:
+            count(S, mid, ST_FAIRNESS_GETS, 1)
+    if gp == 0:
+        gp, inherit = runqget(S, pid)
+        if gp != 0 and S[m + M_SPINNING] != 0:
+            raise RuntimeError("schedule: spinning with local work")
+    if gp == 0:
+        gp, inherit = findrunnable(S, mid)
+        if gp == 0:
+            return 0, 0
+    if S[m + M_SPINNING] != 0:
+        resetspinning(S, mid)
+    return gp, inherit
+
+
+# ---- running it and what follows ----------------------------------------------------------------
+
+@core(i64(Sarr, i64, i64, i64))
+def execute(S, mid, gp, inherit):
+    """Run gp on this M until it stops; returns the interpreter's WHY_* code.  Without
+    inheritTime the G starts a new time slice (schedtick counts slices; sysmon watches it)."""
+    m = mx(S, mid)
+    g = gx(S, gp)
+    casgstatus(S, gp, Grunnable, Grunning)
+    store_relaxed(S, g + G_PREEMPT, 0)
+    if inherit == 0 or knob(S, K_INHERIT_TIME) == 0:
+        p = px(S, S[m + M_P])
+        store_relaxed(S, p + P_SCHEDTICK, S[p + P_SCHEDTICK] + 1)
+    store(S, m + M_CURG, gp)
+    S[g + G_M] = mid
+    hist_record(S, latx(S, mid), ticks_to_ns(S, cputicks() - S[g + G_READYTICK]))
+    count(S, mid, ST_SCHEDULES, 1)
+    return run_g(S, mid, gp)
+
+
+@core(void(Sarr, i64, i64))
+def dropg(S, mid, gp):
+    store(S, mx(S, mid) + M_CURG, 0)
+    S[gx(S, gp) + G_M] = 0
+
+
+@core(i64(Sarr, i64, i64))
+def park_m(S, mid, gp):
+    """gp asked to block: make it _Gwaiting, then release the lock that guarded its wait queue.
+    Returns a G to run at once (gp itself, when its wait condition already holds) or 0."""
+    m = mx(S, mid)
+    casgstatus(S, gp, Grunning, Gwaiting)
+    S[gx(S, gp) + G_WAITSINCE] = cputicks()
+    dropg(S, mid, gp)
+    kind = S[m + M_WAITLOCKKIND]
+    obj = S[m + M_WAITLOCKOBJ]
+    S[m + M_WAITLOCKKIND] = 0
+    if kind == UNLOCK_CHAN:
+        unlock(S, cx(S, obj) + C_LOCK)
+    elif kind == UNLOCK_GROUP:
+        unlock(S, wx(S, obj) + W_LOCK)
+    elif kind == UNLOCK_MUTEX:
+        unlock(S, xx(S, obj) + X_SEMALOCK)
+    elif kind == UNLOCK_CHILDREN:
+        if not children_commit_park(S, gp):
+            casgstatus(S, gp, Gwaiting, Grunnable)
+            S[gx(S, gp) + G_READYTICK] = cputicks()
+            return gp
+    return 0
+
+
+@core(void(Sarr, i64, i64))
+def gosched(S, mid, gp):
+    """goschedImpl (Gosched and preemption): gp goes to the tail of the global queue."""
+    casgstatus(S, gp, Grunning, Grunnable)
+    dropg(S, mid, gp)
+    S[gx(S, gp) + G_READYTICK] = cputicks()
+    lock(S, S_LOCK)
+    globrunqput(S, gp)
+    unlock(S, S_LOCK)
+    count(S, mid, ST_GLOBAL_PUTS, 1)
+
+
+@core(void(Sarr, i64, i64))
+def goexit0(S, mid, gp):
+    """gp returned: account for it with its parent and group, then free it.  When main returns
+    the run is over (as in Go, whatever the other goroutines are doing)."""
+    casgstatus(S, gp, Grunning, Gdead)
+    dropg(S, mid, gp)
+    count(S, mid, ST_GS_EXITED, 1)
+    if gp == S[S_MAING]:
+        S[S_ENDTICK] = cputicks()
+        store(S, S_DONE, 1)
+        store(S, S_STOP, 1)
+        wake_template(S)
+        return
+    g = gx(S, gp)
+    if S[g + G_PARENT] != 0:
+        child_exited(S, mid, S[g + G_PARENT])
+    if S[g + G_GROUP] != 0:
+        group_done(S, mid, S[g + G_GROUP] - 1)
+    release_g(S, S[mx(S, mid) + M_P], gp)
+
+
+@core(pair(Sarr, i64, i64, i64))
+def finish(S, mid, gp, why):
+    """Complete the stop gp asked for; returns (next G to run at once or 0, inheritTime)."""
+    if why == WHY_PARK:
+        return park_m(S, mid, gp), 1
+    if why == WHY_EXIT:
+        goexit0(S, mid, gp)
+    elif why == WHY_YIELD or why == WHY_PREEMPT:
+        gosched(S, mid, gp)
+    return 0, 0
+
+
+# ---- the M ---------------------------------------------------------------------------------------
+
+@core(void(Sarr, i64))
+def mstart(S, mid):
+    """The body of an M's thread: start with the P newm gave it, then schedule until the run
+    ends.  Records the thread's CPU time."""
+    m = mx(S, mid)
+    syscall6(SYS_PRCTL, PR_SET_TIMERSLACK, 1, 0, 0, 0, 0)
+    cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID)
+    store(S, m + M_STARTED, 1)
+    pid = S[m + M_NEXTP]
+    S[m + M_NEXTP] = 0
+    acquirep(S, mid, pid)
+    while not stopping(S):
+        gp, inherit = schedule(S, mid)
+        while gp != 0:
+            why = execute(S, mid, gp, inherit)
+            if why == WHY_STOP:
+                break
+            gp, inherit = finish(S, mid, gp, why)
+    S[stx(S, mid) + ST_CPU_NS] = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0
+    store(S, m + M_STARTED, 2)
+
+
+@core(void(Sarr))
+def spare_thread(S):
+    """A spare OS thread (threads.py): waits until newm has an M for it, then becomes that M.
+    Returns when the run stops without needing it."""
+    lock(S, S_LOCK)
+    while True:
+        mid = S[S_NEWM]
+        if mid != 0:
+            S[S_NEWM] = S[mx(S, mid) + M_SCHEDLINK]
+            unlock(S, S_LOCK)
+            mstart(S, mid)
+            return
+        if stopping(S):
+            unlock(S, S_LOCK)
+            return
+        S[S_NPOOL] += 1
+        seq = load(S, S_POOLWORD)
+        unlock(S, S_LOCK)
+        futex_wait(S, S_POOLWORD, seq, -1)  # newm bumps the word after pushing, then wakes
+        lock(S, S_LOCK)
+        S[S_NPOOL] -= 1
+
+
+# ---- entry points for the template thread (threads.py) -------------------------------------------
+
+@core(void(Sarr))
+def start_main(S):
+    """Create main on an idle P and start an M for it: the run's clock starts now."""
+    lock(S, S_LOCK)
+    pid = pidleget(S)
+    unlock(S, S_LOCK)
+    gp = gnew(S, 0, pid, 0, 0, 0)
+    S[S_MAING] = gp
+    runqput(S, 0, pid, gp, False)       # the P is idle and ours until an M takes it
+    S[S_STARTTICK] = S[gx(S, gp) + G_READYTICK]
+    S[S_RUNSTART_NS] = nanotime()
+    store(S, S_MAINSTARTED, 1)
+    newm(S, pid, False)
+
+
+@core(void(Sarr, i64))
+def template_wait(S, timeout_ns):
+    """Sleep until an M asks for something (a thread, the end of the run) or timeout_ns pass."""
+    if load(S, S_TEMPLNOTE) == 0:
+        futex_wait(S, S_TEMPLNOTE, 0, timeout_ns)
+    store(S, S_TEMPLNOTE, 0)
+
+
+@core(void(Sarr))
+def stop_all(S):
+    """End the run: every M leaves its loop (parked ones are woken), spare threads return."""
+    store(S, S_STOP, 1)
+    for mid in range(1, load(S, S_MCOUNT) + 1):
+        park = mx(S, mid) + M_PARK
+        if cas(S, park, 0, 1):
+            futex_wake(S, park, 1)
+    xadd(S, S_POOLWORD, 1)
+    futex_wake(S, S_POOLWORD, 1 << 30)
+    if cas(S, S_SYSMONNOTE, 0, 1):
+        futex_wake(S, S_SYSMONNOTE, 1)
+
+
+@core(void(Sarr, i64, i64))
+def fatal_from_outside(S, code, arg):
+    fatal(S, code, arg)

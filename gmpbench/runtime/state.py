@@ -1,0 +1,133 @@
+"""Allocation of a run's state array S (layout.py): the sched words, then every table as a
+region whose base is recorded in the H_* header.  Also the TSC calibration and views of the
+tables for the Python side (dumps, results)."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from . import layout as L
+from .osdeps import CLOCK_MONOTONIC
+from .policy import NKNOBS
+from .stats import NBUCKETS
+
+ALIGN = 64            # bytes: every region starts on a cache line
+SIGMA_SCALE = 1e9     # lognormal sigma is stored * 1e9 (interp.SIGMA_SCALE)
+
+
+def aligned_zeros(n: int) -> np.ndarray:
+    """Zeroed int64 array whose first element sits on a cache-line boundary (numpy gives 16).
+    Large arrays come from calloc, so untouched pages cost nothing."""
+    raw = np.zeros(n * 8 + ALIGN, dtype=np.uint8)
+    off = (-raw.ctypes.data) % ALIGN
+    return raw[off:off + n * 8].view(np.int64)
+
+
+_tsc_q20: int | None = None
+
+
+def tsc_per_ns_q20() -> int:
+    """TSC ticks per ns in 20-bit fixed point, measured once per process against
+    CLOCK_MONOTONIC over ~20 ms."""
+    global _tsc_q20
+    if _tsc_q20 is None:
+        from .clock import cputicks_now
+        cputicks_now()
+        t0, c0 = time.clock_gettime_ns(CLOCK_MONOTONIC), cputicks_now()
+        time.sleep(0.02)
+        t1, c1 = time.clock_gettime_ns(CLOCK_MONOTONIC), cputicks_now()
+        _tsc_q20 = max(1, int((c1 - c0) / (t1 - t0) * (1 << 20)))
+    return _tsc_q20
+
+
+def coprimes(n: int) -> list[int]:
+    """stealOrder: [count, the numbers in 1..n coprime with n] for the random walk over Ps."""
+    cs = [i for i in range(1, n + 1) if math.gcd(i, n) == 1]
+    return [len(cs)] + cs
+
+
+def _dist_rows(dists: np.ndarray) -> np.ndarray:
+    """Program.dists (float ns) as integers: kind, p1, p2 (lognormal sigma scaled)."""
+    d = np.asarray(dists, dtype=np.float64).reshape(-1, 3)
+    out = np.rint(d).astype(np.int64)
+    from ..workload.ops import D_LOGNORMAL
+    logn = d[:, 0] == D_LOGNORMAL
+    out[logn, 2] = np.rint(d[logn, 2] * SIGMA_SCALE).astype(np.int64)
+    return out
+
+
+def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: int,
+              seed: int) -> np.ndarray:
+    """The state of one run of program at GOMAXPROCS=procs; every P starts idle."""
+    maxm = max_threads + 2          # row 0 unused, and room for sysmon
+    caps = np.asarray(program.chan_caps, dtype=np.int64)
+    code = np.asarray(program.code, dtype=np.int64).reshape(-1, 4)
+    dists = _dist_rows(program.dists)
+    cop = coprimes(procs)
+    depth = max(1, int(program.max_depth))
+    sizes = [
+        (L.H_ALLP, (procs + 1) * L.PSTRIDE),
+        (L.H_RUNQ, (procs + 1) * L.RUNQ_MAX),
+        (L.H_ALLM, (maxm + 1) * L.MSTRIDE),
+        (L.H_ALLG, (max_gs + 1) * L.GSTRIDE),
+        (L.H_GSTK, (max_gs + 1) * depth),
+        (L.H_CHANS, (len(caps) + 1) * L.CSTRIDE),
+        (L.H_CHANBUF, int(caps.sum())),
+        (L.H_GROUPS, (len(program.group_names) + 1) * L.WSTRIDE),
+        (L.H_MUTEXES, (len(program.mutex_names) + 1) * L.XSTRIDE),
+        (L.H_CODE, code.size),
+        (L.H_DISTS, dists.size),
+        (L.H_POL, NKNOBS),
+        (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
+        (L.H_MLAT, (maxm + 1) * NBUCKETS),
+        (L.H_COPRIMES, len(cop)),
+    ]
+    bases, end = {}, L.SCHED_SIZE
+    for h, n in sizes:
+        bases[h] = end
+        end += -(-max(n, 1) // L.LINE) * L.LINE
+    S = aligned_zeros(end)
+    for h, b in bases.items():
+        S[h] = b
+    S[L.H_GSTKDEPTH] = depth
+    S[L.H_END] = end
+    S[S[L.H_CODE]:S[L.H_CODE] + code.size] = code.ravel()
+    S[S[L.H_DISTS]:S[L.H_DISTS] + dists.size] = dists.ravel()
+    S[S[L.H_POL]:S[L.H_POL] + NKNOBS] = np.asarray(knobs, dtype=np.int64)
+    S[S[L.H_COPRIMES]:S[L.H_COPRIMES] + len(cop)] = cop
+    offs = np.concatenate([[0], np.cumsum(caps)[:-1]]).astype(np.int64)
+    for i, cap in enumerate(caps):             # channels, groups, mutexes: row = index
+        c = table(S, L.H_CHANS, L.CSTRIDE, i)
+        c[L.C_CAP] = cap
+        c[L.C_BUFOFF] = offs[i]
+    S[L.S_NPROCS] = procs
+    S[L.S_MAXMCOUNT] = max_threads
+    S[L.S_MAXG] = max_gs
+    S[L.S_TSC_PER_NS_Q20] = tsc_per_ns_q20()
+    S[L.S_SEED] = seed
+    for pid in range(procs, 0, -1):          # the pidle list, P 1 at its head
+        p = table(S, L.H_ALLP, L.PSTRIDE, pid)
+        p[L.P_ID] = pid
+        p[L.P_STATUS] = L.Pidle
+        p[L.P_LINK] = S[L.S_PIDLE]
+        S[L.S_PIDLE] = pid
+    S[L.S_NPIDLE] = procs
+    for mid in range(1, maxm + 1):
+        m = table(S, L.H_ALLM, L.MSTRIDE, mid)
+        m[L.M_ID] = mid
+        m[L.M_FASTRAND] = (seed * 2654435761 + mid * 40503) | 1
+    return S
+
+
+def table(S: np.ndarray, header: int, stride: int, i: int) -> np.ndarray:
+    """A view of row i of the table whose base is S[header]."""
+    b = int(S[header]) + i * stride
+    return S[b:b + stride]
+
+
+def rows(S: np.ndarray, header: int, stride: int, n: int) -> np.ndarray:
+    """Rows 0..n-1 of a table as a 2-D view."""
+    b = int(S[header])
+    return S[b:b + n * stride].reshape(n, stride)

@@ -1,0 +1,266 @@
+"""The Python side of a run: OS threads for the Ms, the template thread, the watchdog, results.
+
+Threads.  Each M is a Python ``threading.Thread`` that enters the nogil core once for its whole
+life.  Go's newm creates a thread with clone(); a Python thread takes ~100 µs to start, so the
+template thread (this module's loop, on the caller's thread) keeps a couple of *spare* threads
+parked in the core: newm hands its new M to a spare at futex speed and the template thread starts
+a replacement.  Ms are still created on demand and counted as Go counts them (threads_max); only
+the OS thread under each is prepared ahead.
+
+The template thread also watches the run: it wakes when main returns, when an M fails, and every
+few milliseconds to check the timeout (watchdog) and print schedtrace lines.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import layout as L
+from .stats import NBUCKETS
+from .state import new_state, rows, table
+
+SPARES = 2                 # spare threads kept ready for newm
+TICK_NS = 20_000_000       # the template thread's longest sleep
+JOIN_TIMEOUT = 5.0
+
+
+class RunError(Exception):
+    """A run that did not finish: deadlock, timeout, a failed invariant, too many threads."""
+
+    def __init__(self, kind: str, message: str, dump: str = ""):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.dump = dump
+
+    def __str__(self):
+        return self.message + ("\n\n" + self.dump if self.dump else "")
+
+
+class RunInterrupted(RunError):
+    """Ctrl-C during a run: the threads were stopped cleanly."""
+
+
+@dataclass
+class RunResult:
+    wall_time: float                     # s, main runnable -> main returned
+    cpu_time: float                      # s, CPU of every M's thread over the run
+    counters: dict                       # spec §5 names, plus EXTRA_COUNTERS
+    latency: np.ndarray                  # histogram of runnable->running, ns (stats.py buckets)
+    threads_max: int
+    gs_live: int                         # Gs still alive when main returned
+    channels: dict = field(default_factory=dict)   # name -> {sent, received, sent_sum, received_sum}
+
+
+def _core():
+    from . import sched  # imported late: compiling it is the expensive part
+    return sched
+
+
+def compile_core(S) -> None:
+    """Compile (or load from the cache) every entry point for this state's types, before any
+    thread starts, so no thread compiles while others wait."""
+    _core()          # every core function has an explicit signature: importing compiles it
+
+
+class _Run:
+    def __init__(self, program, procs, knobs, timeout, max_threads, max_gs, seed, schedtrace,
+                 out):
+        self.program = program
+        self.timeout = timeout
+        self.S = new_state(program, procs, knobs, max_threads, max_gs, seed)
+        self.threads: list[threading.Thread] = []
+        self.errors: list[str] = []
+        self.schedtrace = schedtrace
+        self.out = out
+        compile_core(self.S)
+        self.core = _core()
+
+    # -- threads --------------------------------------------------------------------------------
+    def _thread_body(self):
+        try:
+            self.core.spare_thread(self.S)
+        except BaseException as e:      # an invariant failed inside the core: stop everyone
+            self.errors.append(f"{type(e).__name__}: {e}")
+            self.core.fatal_from_outside(self.S, L.FATAL_THROW, 0)
+            self.core.stop_all(self.S)
+
+    def _spawn_spare(self):
+        t = threading.Thread(target=self._thread_body, name=f"gmpbench-m{len(self.threads)}",
+                             daemon=True)
+        self.threads.append(t)
+        t.start()
+
+    def _replenish(self):
+        """Keep SPARES threads ready: those not yet an M are parked or on their way."""
+        S = self.S
+        while True:
+            spares = len(self.threads) - int(S[L.S_MCOUNT]) + int(S[L.S_NEWM] != 0)
+            if spares >= SPARES or len(self.threads) >= S[L.S_MAXMCOUNT] + SPARES:
+                return
+            self._spawn_spare()
+
+    # -- the run --------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        S = sc = self.S
+        for _ in range(SPARES):
+            self._spawn_spare()
+        while sc[L.S_NPOOL] < SPARES:           # thread start-up is outside the measurement
+            if self.errors:
+                break
+            time.sleep(0.0002)
+        t0 = time.monotonic()
+        self.core.start_main(S)
+        next_trace = t0 + (self.schedtrace or 0)
+        try:
+            while not (sc[L.S_STOP] or sc[L.S_FATAL]):
+                self.core.template_wait(S, TICK_NS)
+                self._replenish()
+                now = time.monotonic()
+                if now - t0 > self.timeout:
+                    self.core.fatal_from_outside(S, L.FATAL_TIMEOUT, 0)
+                if self.schedtrace and now >= next_trace:
+                    next_trace += self.schedtrace
+                    print(schedtrace_line(S, now - t0), file=self.out, flush=True)
+        except KeyboardInterrupt:
+            self.core.fatal_from_outside(S, L.FATAL_INTERRUPT, 0)
+        dump_before = scheduler_dump(S, self.program) if sc[L.S_FATAL] == L.FATAL_TIMEOUT else ""
+        self.core.stop_all(S)
+        self._join()
+        return self._result(dump_before)
+
+    def _join(self):
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        for t in self.threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in self.threads if t.is_alive()]
+        if stuck:
+            self.errors.append(f"threads did not stop: {', '.join(stuck)}")
+
+    def _result(self, timeout_dump: str) -> RunResult:
+        S = sc = self.S
+        code = int(sc[L.S_FATAL])
+        if code != L.FATAL_NONE or self.errors:
+            raise self._error(code, timeout_dump)
+        nm = int(sc[L.S_MCOUNT]) + 1
+        st = rows(S, L.H_MSTATS, L.STSTRIDE, nm).sum(axis=0)
+        counters = {name: int(st[i]) for i, name in enumerate(L.COUNTERS)}
+        counters["threads_max"] = int(sc[L.S_THREADS_MAX])
+        for i, name in enumerate(L.EXTRA_COUNTERS):
+            counters[name] = int(st[len(L.COUNTERS) + i])
+        q = sc[L.S_TSC_PER_NS_Q20] / float(1 << 20)
+        return RunResult(
+            wall_time=(sc[L.S_ENDTICK] - sc[L.S_STARTTICK]) / q / 1e9,
+            cpu_time=counters["cpu_ns"] / 1e9,
+            counters=counters,
+            latency=rows(S, L.H_MLAT, NBUCKETS, nm).sum(axis=0),
+            threads_max=int(sc[L.S_THREADS_MAX]),
+            gs_live=counters["gs_created"] - counters["gs_exited"],
+            channels=channel_stats(S, self.program),
+        )
+
+    def _error(self, code, timeout_dump) -> RunError:
+        S = self.S
+        if code == L.FATAL_DEADLOCK:
+            return RunError("deadlock", "fatal error: all goroutines are asleep - deadlock!",
+                            goroutine_dump(S, self.program))
+        if code == L.FATAL_TIMEOUT:
+            return RunError("timeout", f"fatal error: run exceeded its timeout of "
+                            f"{self.timeout:g}s (watchdog)", timeout_dump)
+        if code == L.FATAL_MAXTHREADS:
+            return RunError("maxthreads", f"fatal error: thread exhaustion: more than "
+                            f"{int(S[L.S_MAXMCOUNT])} threads (max_threads)",
+                            goroutine_dump(S, self.program))
+        if code == L.FATAL_MAXG:
+            return RunError("maxg", f"fatal error: more than {int(S[L.S_MAXG])} live "
+                            "goroutines (the G table is full)")
+        if code == L.FATAL_INTERRUPT:
+            return RunInterrupted("interrupt", "interrupted")
+        return RunError("throw", "fatal error: " + "; ".join(self.errors or ["unknown"]),
+                        scheduler_dump(S, self.program))
+
+
+def run_program(program, procs: int, knobs: np.ndarray, *, timeout: float = 120.0,
+                max_threads: int = 10000, max_gs: int = 1 << 20, seed: int | None = None,
+                schedtrace: float | None = None, out=None) -> RunResult:
+    """Run a compiled workload once at GOMAXPROCS=procs under a policy's knobs."""
+    import sys
+    run = _Run(program, procs, knobs, timeout, max_threads, max_gs,
+               program.seed if seed is None else seed, schedtrace, out or sys.stdout)
+    return run.run()
+
+
+# ---- reading the state for people ------------------------------------------------------------------
+
+def channel_stats(S, program) -> dict:
+    out = {}
+    for i, name in enumerate(program.chan_names):
+        c = table(S, L.H_CHANS, L.CSTRIDE, i)
+        out[name] = {"sent": int(c[L.C_SENT]), "received": int(c[L.C_RECVD]),
+                     "sent_sum": int(c[L.C_SENTSUM]), "received_sum": int(c[L.C_RECVDSUM]),
+                     "buffered": int(c[L.C_COUNT])}
+    return out
+
+
+_GSTATUS = {L.Gidle: "idle", L.Grunnable: "runnable", L.Grunning: "running",
+            L.Gsyscall: "syscall", L.Gwaiting: "waiting", L.Gdead: "dead"}
+
+
+def _where(program, pc: int) -> str:
+    pc = min(max(pc, 0), len(program.pc_func) - 1)
+    fn = program.func_names[int(program.pc_func[pc])]
+    return f"{fn}: {program.pc_text[pc]}  ({program.source}:{int(program.pc_line[pc])})"
+
+
+def goroutine_dump(S, program) -> str:
+    """Go-style listing of every live G: id, state or wait reason, statement, YAML line."""
+    lines = []
+    for gp in range(1, int(S[L.S_ALLGLEN]) + 1):
+        g = table(S, L.H_ALLG, L.GSTRIDE, gp)
+        st = int(g[L.G_STATUS])
+        if st == L.Gdead:
+            continue
+        if st == L.Gwaiting:
+            state, pc = L.WAIT_REASONS[int(g[L.G_WAITREASON])] or "waiting", int(g[L.G_PC]) - 1
+        else:
+            state, pc = _GSTATUS.get(st, str(st)), int(g[L.G_PC])
+        lines.append(f"goroutine {int(g[L.G_GOID])} [{state}]:\n    {_where(program, pc)}")
+    return "\n\n".join(lines)
+
+
+def schedtrace_line(S, elapsed: float) -> str:
+    """GODEBUG=schedtrace's line."""
+    sc = S
+    nprocs = int(sc[L.S_NPROCS])
+    runqs = []
+    for pid in range(1, nprocs + 1):
+        p = table(S, L.H_ALLP, L.PSTRIDE, pid)
+        n = int(p[L.P_RUNQTAIL] - p[L.P_RUNQHEAD]) + (1 if p[L.P_RUNNEXT] else 0)
+        runqs.append(str(max(n, 0)))
+    return (f"SCHED {int(elapsed * 1000)}ms: gomaxprocs={nprocs} idleprocs={int(sc[L.S_NPIDLE])} "
+            f"threads={int(sc[L.S_MCOUNT])} spinningthreads={int(sc[L.S_NMSPINNING])} "
+            f"idlethreads={int(sc[L.S_NMIDLE])} runqueue={int(sc[L.S_RUNQSIZE])} "
+            f"[{' '.join(runqs)}]")
+
+
+def scheduler_dump(S, program) -> str:
+    """schedtrace's detailed form (scheddetail=1) followed by the goroutine dump."""
+    sc = S
+    goid = lambda gp: int(table(S, L.H_ALLG, L.GSTRIDE, gp)[L.G_GOID]) if gp else 0
+    out = [schedtrace_line(S, 0.0)]
+    pstat = {L.Pidle: "idle", L.Prunning: "running", L.Psyscall: "syscall"}
+    for pid in range(1, int(sc[L.S_NPROCS]) + 1):
+        p = table(S, L.H_ALLP, L.PSTRIDE, pid)
+        out.append(f"  P{pid - 1}: status={pstat.get(int(p[L.P_STATUS]), p[L.P_STATUS])} "
+                   f"schedtick={int(p[L.P_SCHEDTICK])} syscalltick={int(p[L.P_SYSCALLTICK])} "
+                   f"m={int(p[L.P_M]) - 1} runqsize={int(p[L.P_RUNQTAIL] - p[L.P_RUNQHEAD])} "
+                   f"runnext={goid(int(p[L.P_RUNNEXT]))}")
+    for mid in range(1, int(sc[L.S_MCOUNT]) + 1):
+        m = table(S, L.H_ALLM, L.MSTRIDE, mid)
+        out.append(f"  M{mid - 1}: p={int(m[L.M_P]) - 1} curg={goid(int(m[L.M_CURG]))} "
+                   f"spinning={bool(m[L.M_SPINNING])}")
+    gd = goroutine_dump(S, program)
+    return "\n".join(out) + ("\n\n" + gd if gd else "")

@@ -1,0 +1,181 @@
+"""Compiling one case of a workload (params substituted) into a flat G program.
+
+Layout: ``main`` first (entry pc 0), then every entry of ``functions:`` in file order, each ending
+with ``RET``.  Functions that main never reaches are compiled too, so that every case checks every
+value of the file.  Jumps to functions laid out later are patched once all entries are known.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from .durations import format_dist
+from .loader import check_case
+from .program import Program
+from .schema import Stmt, Workload, in_file, parse_bool, parse_count
+
+# statements that compile to one instruction whose operand a indexes a names table
+_NAMED_OPS = {"send": ops.SEND, "recv": ops.RECV, "lock": ops.LOCK, "unlock": ops.UNLOCK}
+_DURATION_OPS = {"work": ops.WORK, "netwait": ops.NETWAIT, "sleep": ops.SLEEP}
+
+
+def compile_case(wl: Workload, params: dict) -> Program:
+    """The Program of the case of ``wl`` given by ``params`` (one dict from expand_cases)."""
+    with in_file(wl.source):
+        check_case(wl, params)
+        wl.ops_value(params)
+        return _Compiler(wl, params).program()
+
+
+def max_depth(wl: Workload) -> int:
+    """Frames a goroutine may need: one per enclosing repeat and per active call (at least 1)."""
+    depth: dict[str, int] = {}
+    for name in wl.func_order:          # callees first, so depth[callee] is always ready
+        depth[name] = _body_depth(wl.functions[name].body, depth)
+    return max(1, _body_depth(wl.main.body, depth), *depth.values())
+
+
+def _body_depth(body: list[Stmt], depth: dict[str, int]) -> int:
+    return max((_stmt_depth(stmt, depth) for stmt in body), default=0)
+
+
+def _stmt_depth(stmt: Stmt, depth: dict[str, int]) -> int:
+    if stmt.kind == "repeat":
+        return 1 + _body_depth(stmt.body, depth)
+    if stmt.kind == "loop":
+        return _body_depth(stmt.body, depth)
+    if stmt.kind == "call":
+        return 1 + depth[stmt.target.value]
+    return 0
+
+
+class _Compiler:
+    """Emits the instructions of one case; ``op_<kind>`` compiles one statement."""
+
+    def __init__(self, wl: Workload, params: dict):
+        self.wl = wl
+        self.params = params
+        self.code: list[list[int]] = []
+        self.pc_line: list[int] = []
+        self.pc_text: list[str] = []
+        self.pc_func: list[int] = []
+        self.func_id = 0
+        self.dists: dict[tuple[float, float, float], int] = {}   # row -> index, deduplicated
+        self.fixups: list[tuple[int, str]] = []    # (pc, function) whose operand a is its entry
+        self.index = {
+            "channel": {name: i for i, name in enumerate(wl.channels)},
+            "group": {name: i for i, name in enumerate(wl.groups)},
+            "mutex": {name: i for i, name in enumerate(wl.mutexes)},
+        }
+
+    def program(self) -> Program:
+        functions = self.wl.all_functions()
+        entries: dict[str, int] = {}
+        for func_id, func in enumerate(functions):
+            self.func_id = func_id
+            entries[func.name] = len(self.code)
+            self.block(func.body)
+            self.emit(ops.RET, line=func.line, text="return")
+        for pc, name in self.fixups:
+            self.code[pc][1] = entries[name]
+        return Program(
+            name=self.wl.name,
+            code=np.array(self.code, dtype=np.int64).reshape(-1, 4),
+            dists=np.array(list(self.dists), dtype=np.float64).reshape(-1, 3),
+            func_names=[func.name for func in functions],
+            func_entry=np.array([entries[func.name] for func in functions], dtype=np.int64),
+            pc_func=np.array(self.pc_func, dtype=np.int64),
+            pc_line=np.array(self.pc_line, dtype=np.int64),
+            pc_text=self.pc_text,
+            chan_names=list(self.wl.channels),
+            chan_caps=np.array([cap.get(self.params, parse_count)
+                                for cap in self.wl.channels.values()], dtype=np.int64),
+            group_names=list(self.wl.groups),
+            mutex_names=list(self.wl.mutexes),
+            max_depth=max_depth(self.wl),
+            seed=self.wl.seed,
+            params=dict(self.params),
+            source=self.wl.source,
+        )
+
+    def emit(self, op: int, a: int = 0, b: int = 0, c: int = 0, *, line: int, text: str) -> int:
+        self.code.append([op, a, b, c])
+        self.pc_line.append(line)
+        self.pc_text.append(text)
+        self.pc_func.append(self.func_id)
+        return len(self.code) - 1
+
+    def block(self, body: list[Stmt]) -> None:
+        for stmt in body:
+            getattr(self, f"op_{stmt.kind}")(stmt)
+
+    def dist(self, dur) -> tuple[int, str]:
+        """The dists index of a duration in this case, and its text."""
+        row = dur.row(self.params)
+        return self.dists.setdefault(row, len(self.dists)), format_dist(row)
+
+    def call_site(self, op: int, stmt: Stmt, b: int = 0, c: int = 0, *, text: str) -> None:
+        """GO/CALL: operand a is the entry of a function, filled in after layout."""
+        pc = self.emit(op, 0, b, c, line=stmt.line, text=text)
+        self.fixups.append((pc, stmt.target.value))
+
+    # --- one method per statement kind ---------------------------------------------------------
+
+    def op_work(self, stmt: Stmt) -> None:
+        index, shown = self.dist(stmt.dur)
+        self.emit(_DURATION_OPS[stmt.kind], index, line=stmt.line, text=f"{stmt.kind}: {shown}")
+
+    op_netwait = op_sleep = op_work
+
+    def op_send(self, stmt: Stmt) -> None:
+        space = "mutex" if stmt.kind in ("lock", "unlock") else "channel"
+        self.emit(_NAMED_OPS[stmt.kind], self.index[space][stmt.target.value],
+                  line=stmt.line, text=f"{stmt.kind}: {stmt.target.value}")
+
+    op_recv = op_lock = op_unlock = op_send
+
+    def op_yield(self, stmt: Stmt) -> None:
+        self.emit(ops.YIELD, line=stmt.line, text="yield")
+
+    def op_wait(self, stmt: Stmt) -> None:
+        name = stmt.target.value
+        if name == "children":
+            self.emit(ops.WAIT_CHILDREN, line=stmt.line, text="wait: children")
+        else:
+            self.emit(ops.WAIT_GROUP, self.index["group"][name], line=stmt.line,
+                      text=f"wait: {name}")
+
+    def op_go(self, stmt: Stmt) -> None:
+        fn = stmt.target.value
+        n = 1 if stmt.count is None else stmt.count.get(self.params, parse_count)
+        group = 0 if stmt.group is None else self.index["group"][stmt.group.value] + 1
+        if stmt.count is None and stmt.group is None:
+            text = f"go: {fn}"
+        else:
+            extra = "".join([f", n: {n}" if stmt.count is not None else "",
+                             f", group: {stmt.group.value}" if stmt.group is not None else ""])
+            text = f"go: {{fn: {fn}{extra}}}"
+        self.call_site(ops.GO, stmt, n, group, text=text)
+
+    def op_call(self, stmt: Stmt) -> None:
+        self.call_site(ops.CALL, stmt, text=f"call: {stmt.target.value}")
+
+    def op_syscall(self, stmt: Stmt) -> None:
+        index, shown = self.dist(stmt.dur)
+        block = stmt.block is not None and stmt.block.get(self.params, parse_bool)
+        text = f"syscall: {{dur: {shown}, block: true}}" if block else f"syscall: {shown}"
+        self.emit(ops.SYSCALL, index, int(block), line=stmt.line, text=text)
+
+    def op_repeat(self, stmt: Stmt) -> None:
+        n = stmt.count.get(self.params, parse_count)
+        top = self.emit(ops.REPEAT, n, line=stmt.line, text=f"repeat: {n}")
+        self.block(stmt.body)
+        self.emit(ops.NEXT, top + 1, line=stmt.line, text=f"end repeat: {n}")
+        self.code[top][2] = len(self.code)
+
+    def op_loop(self, stmt: Stmt) -> None:
+        index, shown = self.dist(stmt.dur)
+        top = self.emit(ops.LOOP, index, line=stmt.line, text=f"loop: {shown}")
+        self.block(stmt.body)
+        self.emit(ops.ENDLOOP, top, line=stmt.line, text=f"end loop: {shown}")
+        self.code[top][2] = len(self.code)

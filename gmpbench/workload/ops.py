@@ -1,0 +1,47 @@
+"""The G instruction set: one table shared by the compiler, the interpreter and the disassembler.
+
+A compiled workload is a flat ``code`` array of shape (n, 4), int64; each row is one instruction
+``[op, a, b, c]``.  Program counters are row indices.  Every function body (``main`` and each entry
+of ``functions:``) is laid out once and ends with ``RET``; a goroutine's first frame returns to
+nothing, so ``RET`` with an empty frame stack is ``goexit``.
+
+Durations are never inline: operand ``a`` of WORK/SYSCALL/NETWAIT/SLEEP/LOOP indexes the ``dists``
+table (float64, shape (k, 3): ``[kind, p1, p2]``, times in nanoseconds), sampled at run time.
+"""
+
+# --- opcodes (operand meanings in the comment; unused operands are 0) --------------------------
+RET = 0            # return from a call; with no frame left: goexit
+WORK = 1           # a=dist                       burn CPU for the sampled duration (preemptible)
+GO = 2             # a=entry pc, b=n, c=group+1    start n goroutines (c=0: no group)
+WAIT_CHILDREN = 3  #                              wait until every child this G started returned
+WAIT_GROUP = 4     # a=group                      wait until group a's count is zero
+SEND = 5           # a=chan                       c <- v
+RECV = 6           # a=chan                       <-c
+YIELD = 7          #                              runtime.Gosched()
+SYSCALL = 8        # a=dist, b=1 if block          blocking system call lasting the duration
+NETWAIT = 9        # a=dist                       wait on the netpoller; ready after the duration
+SLEEP = 10         # a=dist                       time.Sleep
+REPEAT = 11        # a=count, b=pc after the loop push a counter; count 0 jumps to b
+NEXT = 12          # a=pc of the loop body         decrement the counter; >0 jumps to a, else pop
+LOOP = 13          # a=dist, b=pc after the loop   leave (jump to b) once dist has passed since start
+ENDLOOP = 14       # a=pc of the LOOP              jump back to the LOOP test
+CALL = 15          # a=entry pc                   push the return pc and jump
+LOCK = 16          # a=mutex                      sync.Mutex.Lock
+UNLOCK = 17        # a=mutex                      sync.Mutex.Unlock
+
+NAMES = {
+    RET: "RET", WORK: "WORK", GO: "GO", WAIT_CHILDREN: "WAIT_CHILDREN", WAIT_GROUP: "WAIT_GROUP",
+    SEND: "SEND", RECV: "RECV", YIELD: "YIELD", SYSCALL: "SYSCALL", NETWAIT: "NETWAIT",
+    SLEEP: "SLEEP", REPEAT: "REPEAT", NEXT: "NEXT", LOOP: "LOOP", ENDLOOP: "ENDLOOP",
+    CALL: "CALL", LOCK: "LOCK", UNLOCK: "UNLOCK",
+}
+
+# --- distributions: dists[i] = [kind, p1, p2], nanoseconds --------------------------------------
+D_CONST = 0        # p1
+D_EXP = 1          # mean p1
+D_UNIFORM = 2      # [p1, p2)
+D_NORMAL = 3       # mean p1, stddev p2, clipped at 0
+D_LOGNORMAL = 4    # median p1, sigma p2 (dimensionless)
+
+DIST_NAMES = {D_CONST: "const", D_EXP: "exp", D_UNIFORM: "uniform", D_NORMAL: "normal",
+              D_LOGNORMAL: "lognormal"}

@@ -1,0 +1,3 @@
+module gmpbench/goref
+
+go 1.19
