@@ -31,3 +31,28 @@ def _set_cache_dir() -> None:
 
 
 _set_cache_dir()
+
+
+def cache_dir() -> Path:
+    from numba.core import config
+    return Path(config.CACHE_DIR or os.environ.get("NUMBA_CACHE_DIR", "."))
+
+
+def load_core(notify=None) -> tuple[float, bool]:
+    """Import the compiled core: from numba's cache when warm, compiling it when cold.
+
+    ``notify(message)`` is called before a cold compile so a user knows why they wait.
+    Returns (seconds taken, whether it compiled)."""
+    import sys
+    import time
+    marker = cache_dir() / "complete"
+    cold = not marker.exists() and "gmpbench.runtime.sched" not in sys.modules
+    if cold and notify:
+        notify("compiling the scheduler core with numba (first run only; about a minute)...")
+    t0 = time.perf_counter()
+    from . import sched  # noqa: F401  (compiles or loads every core function)
+    took = time.perf_counter() - t0
+    if cold:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(CORE_HASH)
+    return took, cold

@@ -1,0 +1,27 @@
+"""Helpers shared by the tests."""
+import numpy as np
+
+from gmpbench.workload import compile_case, expand_cases, load_workload
+from gmpbench.workload.program import Program
+
+
+def empty_program(max_depth: int = 1) -> Program:
+    """A program with no instructions: for driving run-queue functions directly."""
+    z = np.zeros(1, np.int64)
+    return Program(name="empty", code=np.zeros((1, 4), np.int64), dists=np.zeros((0, 3)),
+                   func_names=["main"], func_entry=z, pc_func=z, pc_line=z, pc_text=[""],
+                   chan_names=[], chan_caps=np.zeros(0, np.int64), group_names=[],
+                   mutex_names=[], max_depth=max_depth)
+
+
+def compile_file(path, **params):
+    wl = load_workload(path)
+    overrides = {k: [v] for k, v in params.items()}
+    case = expand_cases(wl, overrides)[0]
+    return wl, compile_case(wl, case), case
+
+
+def compile_text(tmp_path, text, **params):
+    f = tmp_path / "w.yaml"
+    f.write_text(text)
+    return compile_file(f, **params)
