@@ -10,6 +10,7 @@ counting off, and no specialisation on literal arguments (numba would otherwise 
 copy of a callee for every distinct constant passed to it).
 """
 from numba import njit, types
+from numba.core.registry import CPUDispatcher
 
 from .layout import (
     CSTRIDE, GSTRIDE, H_ALLG, H_ALLM, H_ALLP, H_CHANS, H_CODE, H_DISTS, H_GROUPS, H_GSTK,
@@ -26,9 +27,30 @@ void = types.void
 pair = types.UniTuple(types.int64, 2)
 
 
+class CoreDispatcher(CPUDispatcher):
+    """A dispatcher compiled for its declared signature only, and only when first needed.
+
+    numba's default would compile a callee again for every distinct literal its callers pass
+    (``count(S, mid, ST_STEALS, 1)`` -> a copy per counter); an eager signature stops that but
+    makes every import load every function's machine code from the cache (~10 ms each).  This
+    one types every call against the declared signature and compiles (or loads) it lazily, so
+    importing the core loads nothing and a run loads the few entry points it calls."""
+
+    def get_call_template(self, args, kws):
+        return super().get_call_template(self.core_sig.args, kws)
+
+    def _compile_for_args(self, *args, **kws):
+        return self.compile(self.core_sig)
+
+
 def core(sig):
-    """Decorator: a nogil core function with the given numba signature."""
-    return njit(sig, nogil=True, cache=True, _nrt=False)
+    """Decorator: a nogil, cached core function with the given numba signature."""
+    def wrap(fn):
+        disp = njit(nogil=True, cache=True, _nrt=False)(fn)
+        disp.__class__ = CoreDispatcher
+        disp.core_sig = sig
+        return disp
+    return wrap
 
 
 @core(i64(Sarr, i64))

@@ -386,3 +386,8 @@ def stop_all(S):
 @core(void(Sarr, i64, i64))
 def fatal_from_outside(S, code, arg):
     fatal(S, code, arg)
+
+
+# What the Python side calls: compiled (or loaded) up front by runtime.load_core, before any
+# thread starts, so no M ever waits for the compiler.
+ENTRY_POINTS = (spare_thread, start_main, template_wait, stop_all, fatal_from_outside)

@@ -16,7 +16,7 @@ MAX_BITS = 44                       # values are clamped below 2**44 ns (4.9 hou
 NBUCKETS = (MAX_BITS - SUB_BITS + 1) * SUB
 
 
-@njit("int64(int64)", nogil=True, cache=True, _nrt=False)
+@njit(nogil=True, cache=True, _nrt=False)
 def hist_bucket(v):
     if v < SUB:
         return max(v, 0)
@@ -27,7 +27,7 @@ def hist_bucket(v):
     return (shift + 1) * SUB + ((v >> shift) - SUB)
 
 
-@njit("void(int64[::1], int64, int64)", nogil=True, cache=True, _nrt=False)
+@njit(nogil=True, cache=True, _nrt=False)
 def hist_record(a, base, v):
     """Count v in the histogram a[base : base + NBUCKETS]."""
     a[base + hist_bucket(v)] += 1

@@ -60,12 +60,6 @@ def _core():
     return sched
 
 
-def compile_core(S) -> None:
-    """Compile (or load from the cache) every entry point for this state's types, before any
-    thread starts, so no thread compiles while others wait."""
-    _core()          # every core function has an explicit signature: importing compiles it
-
-
 class _Run:
     def __init__(self, program, procs, knobs, timeout, max_threads, max_gs, seed, schedtrace,
                  out):
@@ -76,7 +70,8 @@ class _Run:
         self.errors: list[str] = []
         self.schedtrace = schedtrace
         self.out = out
-        compile_core(self.S)
+        from . import load_core
+        load_core()
         self.core = _core()
 
     # -- threads --------------------------------------------------------------------------------

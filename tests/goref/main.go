@@ -10,8 +10,12 @@
 //
 //	BenchmarkSyscall/procs=1 6400 102040 ns/op 9800 iters/s 6 threads ...
 //
-// (ops first, then "value unit" pairs, so benchstat and similar tools can read it); a summary
-// (median, min, max per metric) goes to stderr at the end.
+// (ops first, then "value unit" pairs, so benchstat and similar tools can read it). The driver
+// appends two fields of its own: "peak-threads" (with -watch: the child's Threads: count in
+// /proc/<pid>/status, sampled from the driver every -watch-every) and "other-cpu" (cores the
+// rest of the machine was busy while the child ran, from /proc/stat: a noise flag for this
+// shared VM; -idle C makes the driver wait for a quiet machine before each repetition).
+// A summary (median, min, max per metric) goes to stderr at the end.
 package main
 
 import (
@@ -45,7 +49,6 @@ var (
 
 type bench struct {
 	name  string // subcommand
-	label string // BenchmarkXxx name
 	procs string // default -procs
 	watch bool   // default -watch
 	flags func(fs *flag.FlagSet)
@@ -53,34 +56,34 @@ type bench struct {
 }
 
 var benches = []bench{
-	{name: "pingpong", label: "PingPong", procs: "1,2", run: runPingPong, flags: func(fs *flag.FlagSet) {
+	{name: "pingpong", procs: "1,2", run: runPingPong, flags: func(fs *flag.FlagSet) {
 		ppN = fs.Int("n", 100000, "round trips")
 	}},
-	{name: "spawn", label: "Spawn", procs: "1,2", run: runSpawn, flags: func(fs *flag.FlagSet) {
+	{name: "spawn", procs: "1,2", run: runSpawn, flags: func(fs *flag.FlagSet) {
 		spawnN = fs.Int("n", 100000, "goroutines in total")
 		spawnBatch = fs.Int("batch", 100, "goroutines started before each wait")
 	}},
-	{name: "fanout", label: "Fanout", procs: "1,2,4", run: runFanout, flags: func(fs *flag.FlagSet) {
+	{name: "fanout", procs: "1,2,4", run: runFanout, flags: func(fs *flag.FlagSet) {
 		fanN = fs.Int("n", 100000, "goroutines in total")
 		fanBatch = fs.Int("batch", 100, "goroutines started before each wait")
 		fanMaxWork = fs.Int64("maxwork", 10000, "each child works uniform [0, maxwork) ns")
 	}},
-	{name: "syscall", label: "Syscall", procs: "1,2", watch: true, run: runSyscall, flags: func(fs *flag.FlagSet) {
+	{name: "syscall", procs: "1,2", watch: true, run: runSyscall, flags: func(fs *flag.FlagSet) {
 		scG = fs.Int("g", 64, "goroutines")
 		scIters = fs.Int("iters", 100, "iterations per goroutine")
 		scWork = fs.Int64("work", 5000, "CPU work per iteration, ns")
 		scSleep = fs.Int64("sleep", 50000, "nanosleep per iteration, ns")
 	}},
-	{name: "netpoll", label: "Netpoll", procs: "1,2", watch: true, run: runNetpoll, flags: func(fs *flag.FlagSet) {
+	{name: "netpoll", procs: "1,2", watch: true, run: runNetpoll, flags: func(fs *flag.FlagSet) {
 		npConns = fs.Int("conns", 256, "connections (socketpairs)")
 		npReqs = fs.Int("reqs", 200, "requests per connection")
 		npThink = fs.Int64("think", 50000, "mean exponential client think time, ns")
 		npWork = fs.Int64("work", 5000, "server CPU work per request, ns")
 	}},
-	{name: "pingponghog", label: "PingPongHog", procs: "1", run: runPingPongHog, flags: func(fs *flag.FlagSet) {
+	{name: "pingponghog", procs: "1", run: runPingPongHog, flags: func(fs *flag.FlagSet) {
 		hogN = fs.Int("n", 100000, "ping-pong exchanges")
 	}},
-	{name: "wakeup", label: "Wakeup", procs: "2", run: runWakeup, flags: func(fs *flag.FlagSet) {
+	{name: "wakeup", procs: "2", run: runWakeup, flags: func(fs *flag.FlagSet) {
 		wkN = fs.Int("n", 1000, "sends")
 		wkInterval = fs.Int64("interval", 50000, "time.Sleep between sends, ns")
 		wkWork = fs.Int64("work", 1000, "receiver CPU work per wakeup, ns")

@@ -1,0 +1,1 @@
+"""Measurement: cases from the command line, worker processes, the runner (returns data)."""

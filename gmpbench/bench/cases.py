@@ -1,0 +1,208 @@
+"""From command-line arguments to the cases of a run.
+
+A *case* is one workload x params x procs x policy, named benchstat-style
+(``ping-pong/rounds=100000/procs=2/policy=no-runnext``).  The cases that differ only in their
+policy form a *group*: the runner interleaves a group's policies, and reports put them side by
+side.  Everything here is checked before the core is loaded, so bad input fails in a second.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..runtime.policy import KNOB_NAMES, PolicyError, parse_policy
+from ..workload import Workload, WorkloadError, compile_case, expand_cases, load_workload
+
+
+class UsageError(ValueError):
+    """A bad command-line value (the CLI prints it and exits with status 2)."""
+
+
+# --- names -----------------------------------------------------------------------------------
+
+def _name_value(value) -> str:
+    """A param value as it appears in a case name: no spaces or slashes (benchstat splits on
+    them)."""
+    return "_".join(str(value).replace("/", "_").split())
+
+
+def group_name(workload: str, params: dict, procs: int) -> str:
+    parts = [workload, *(f"{k}={_name_value(v)}" for k, v in params.items()), f"procs={procs}"]
+    return "/".join(parts)
+
+
+def case_name(workload: str, params: dict, procs: int, policy: str) -> str:
+    return f"{group_name(workload, params, procs)}/policy={policy}"
+
+
+def file_hash(path) -> str:
+    """Hash of a workload file's bytes, kept in results to tie them to what was measured."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:16]
+
+
+# --- policies --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Policy:
+    name: str                 # "baseline" or "baseline,fairness_tick=0": the text of the case name
+    knobs: np.ndarray = field(compare=False, hash=False)
+
+    def knob_map(self) -> dict[str, int]:
+        return {name: int(v) for name, v in zip(KNOB_NAMES, self.knobs)}
+
+
+def split_policy_args(values: list[str] | None) -> list[str]:
+    """Policy texts from repeated ``--policy`` values.
+
+    A value may hold several policies separated by commas (``baseline,no-runnext``); an item
+    with ``=`` is a knob setting for the preset before it in the same value, or for baseline
+    when it comes first (``--policy fairness_tick=0`` is ``baseline,fairness_tick=0``).
+    """
+    policies: list[list[str]] = []
+    for value in values or []:
+        current = None
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            if "=" in item:
+                if current is None:
+                    current = ["baseline"]
+                    policies.append(current)
+                key, val = item.split("=", 1)
+                current.append(f"{key.strip()}={val.strip()}")
+            else:
+                current = [item]
+                policies.append(current)
+    texts = [",".join(parts) for parts in policies] or ["baseline"]
+    return list(dict.fromkeys(texts))
+
+
+def base_knobs(wl: Workload) -> dict:
+    """The knob overrides of the workload file's ``policies:`` map, checked."""
+    try:
+        parse_policy("baseline", wl.policies)
+    except PolicyError as err:
+        raise WorkloadError(wl.source, None, "policies", str(err)) from None
+    return dict(wl.policies)
+
+
+def resolve_policies(texts: list[str], wl: Workload) -> list[Policy]:
+    base = base_knobs(wl)
+    policies = []
+    for text in texts:
+        try:
+            _, knobs = parse_policy(text, base)
+        except PolicyError as err:
+            raise UsageError(f"--policy {text!r}: {err}") from None
+        policies.append(Policy(text, knobs))
+    return policies
+
+
+# --- params and procs ------------------------------------------------------------------------
+
+def parse_param_args(items: list[str] | None) -> dict[str, list]:
+    """``--param KEY=VALUE[,VALUE...]`` (repeatable; values of a repeated key add up)."""
+    params: dict[str, list] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not value.strip():
+            raise UsageError(f"--param {item!r}: expected KEY=VALUE (e.g. rounds=1000)")
+        params.setdefault(key, []).extend(v.strip() for v in value.split(",") if v.strip())
+    return params
+
+
+def parse_procs_arg(text: str | None) -> list[int] | None:
+    """``--procs 1,2,4`` -> [1, 2, 4]; None when not given."""
+    if text is None:
+        return None
+    procs = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item.isdigit() or int(item) < 1:
+            raise UsageError(f"--procs {text!r}: expected positive integers such as 1,2,4")
+        procs.append(int(item))
+    return list(dict.fromkeys(procs))
+
+
+def default_procs() -> list[int]:
+    return sorted({1, os.cpu_count() or 1})
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+@dataclass
+class Group:
+    """The cases of one workload x params x procs, one per policy."""
+
+    workload: Workload
+    workload_hash: str
+    params: dict
+    procs: int
+    ops: int | None
+    policies: list[Policy]
+
+    @property
+    def name(self) -> str:
+        return group_name(self.workload.name, self.params, self.procs)
+
+    def case_name(self, policy: Policy) -> str:
+        return case_name(self.workload.name, self.params, self.procs, policy.name)
+
+
+def _workload_overrides(wl: Workload, params: dict[str, list]) -> dict[str, list]:
+    return {k: v for k, v in params.items() if k in wl.params}
+
+
+def _check_params_used(workloads: list[Workload], params: dict[str, list]) -> None:
+    """A --param must be declared by at least one workload (the first one's error if none)."""
+    for key in params:
+        if not any(key in wl.params for wl in workloads):
+            expand_cases(workloads[0], {key: params[key]})    # raises the loader's message
+
+
+def load_groups(paths, policy_args=None, procs_arg=None, param_args=None) -> list[Group]:
+    """Load, expand and compile every case; raises WorkloadError or UsageError on bad input."""
+    texts = split_policy_args(policy_args)
+    procs_override = parse_procs_arg(procs_arg)
+    params = parse_param_args(param_args)
+    workloads = [load_workload(path) for path in paths]
+    _check_params_used(workloads, params)
+    groups = []
+    for wl in workloads:
+        policies = resolve_policies(texts, wl)
+        digest = file_hash(wl.source)
+        for case_params in expand_cases(wl, _workload_overrides(wl, params)):
+            compile_case(wl, case_params)               # every case compiles before any runs
+            ops = wl.ops_value(case_params)
+            for procs in procs_override or wl.procs or default_procs():
+                groups.append(Group(wl, digest, case_params, procs, ops, policies))
+    return groups
+
+
+def single_case_params(wl: Workload, given: dict) -> dict:
+    """The params of one case: ``given`` values, and the file's value for the others (which
+    must then have exactly one)."""
+    for key, values in wl.params.items():
+        if key not in given and len(values) != 1:
+            raise UsageError(f"{wl.source}: param {key!r} has {len(values)} values "
+                             f"({', '.join(map(str, values))}); pass {key}=... to pick one")
+    (params,) = expand_cases(wl, {k: [v] for k, v in given.items()})
+    return params
+
+
+def validate_lines(path) -> list[str]:
+    """``gmpbench validate``: load, check the policies map, compile every case."""
+    wl = load_workload(path)
+    base_knobs(wl)
+    cases = expand_cases(wl)
+    for params in cases:
+        compile_case(wl, params)
+    knobs = f", policies: {', '.join(f'{k}={v}' for k, v in wl.policies.items())}" \
+        if wl.policies else ""
+    procs = wl.procs or default_procs()
+    return [f"OK {path}: {wl.name}, {len(cases)} param case(s) x procs "
+            f"{','.join(map(str, procs))}{knobs}"]

@@ -1,0 +1,301 @@
+"""The ``gmpbench`` command: argument parsing, dispatch, and all the printing.
+
+Exit status (spec §2): 0 success; 1 a run failed (deadlock, timeout, crash of the core);
+2 bad input (file, YAML, schema, unknown policy or param, unreadable results); 130 Ctrl-C.
+Heavy modules (numba, scipy, matplotlib) are imported by the commands that need them, so
+``validate`` and bad input answer at once.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+COMMANDS = ("run", "compare", "report", "validate", "policies", "disasm")
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _emit(lines: list[str], output: str | None) -> None:
+    """Print report lines, or write them to ``output`` (atomically)."""
+    text = "\n".join(lines) + "\n"
+    if output:
+        from .report.results import atomic_write
+        atomic_write(output, text)
+        _err(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+# --- run -------------------------------------------------------------------------------------
+
+class Progress:
+    """One line on stderr, rewritten in place: case i of n, policy, process k of K."""
+
+    def __call__(self, step) -> None:
+        if step is None:
+            text = ""
+        else:
+            text = (f"case {step.group_index}/{step.groups}  {step.group}  "
+                    f"policy={step.policy}  process {step.process}/{step.processes}")
+        sys.stderr.write("\r\033[K" + text)
+        sys.stderr.flush()
+
+
+def _schedtrace_seconds(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from .bench.cases import UsageError
+    from .workload import parse_duration
+    try:
+        ns = parse_duration(text)
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"--schedtrace {text!r}: {err}") from None
+    if ns <= 0:
+        raise UsageError(f"--schedtrace {text!r}: must be longer than 0 (e.g. 100ms)")
+    return ns / 1e9
+
+
+def _default_output(groups) -> str:
+    import os
+    from datetime import datetime, timezone
+    names = "+".join(dict.fromkeys(g.workload.name for g in groups))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = os.path.join("results", f"{names}-{stamp}.json")
+    n = 1
+    while os.path.exists(path):
+        n += 1
+        path = os.path.join("results", f"{names}-{stamp}-{n}.json")
+    return path
+
+
+def _load_core_verbosely() -> None:
+    from .bench.measure import ensure_core
+    seconds, compiled = ensure_core(notify=lambda message: _err(f"gmpbench: {message}"))
+    if compiled:
+        _err(f"gmpbench: compiled the scheduler core in {seconds:.1f}s (cached for next time)")
+
+
+def _run_info(argv) -> dict:
+    from datetime import datetime, timezone
+
+    from . import __version__
+    return {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(["gmpbench", *argv]), "gmpbench_version": __version__}
+
+
+def cmd_run(args) -> int:
+    from .bench.cases import load_groups
+    from .bench.runner import SCHEDTRACE, Runner, WorkerFailed, settings_for
+    from .report import render_report, write_results
+    if args.trace:
+        _err("gmpbench run: --trace is not supported yet")
+        return EXIT_BAD_INPUT
+    schedtrace = _schedtrace_seconds(args.schedtrace)
+    groups = load_groups(args.workloads, args.policy, args.procs, args.param)
+    mode = "fast" if args.fast else "rigorous" if args.rigorous else "normal"
+    settings = SCHEDTRACE if schedtrace else settings_for(mode, args.processes, args.values,
+                                                           args.warmups)
+    _load_core_verbosely()
+    show = not args.quiet and sys.stdout.isatty() and sys.stderr.isatty()
+    runner = Runner(groups, settings, _core_hash(), progress=Progress() if show else None,
+                    schedtrace=schedtrace, info=_run_info(args.argv))
+    interrupted = False
+    try:
+        results = runner.run()
+    except KeyboardInterrupt:
+        results, interrupted = runner.results, True
+        if show:
+            Progress()(None)
+        _err("gmpbench: interrupted")
+    except WorkerFailed as failure:
+        if show:
+            Progress()(None)
+        _err(failure.message())
+        return failure.exit_status
+    if not results.measured():
+        _err("gmpbench: nothing finished, nothing saved")
+        return EXIT_INTERRUPTED
+    results.info["interrupted"] = interrupted
+    path = args.output or _default_output(groups)
+    write_results(path, results)
+    if not args.quiet or interrupted:
+        print("\n".join(render_report(results, "text", title="gmpbench run")))
+    print(f"results: {path}")
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _core_hash() -> str:
+    from .runtime import CORE_HASH
+    return CORE_HASH
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+def cmd_report(args) -> int:
+    from .report import read_results, render_report
+    results = read_results(args.results)
+    _emit(render_report(results, args.format, args.baseline,
+                        title=f"gmpbench report: {args.results}"), args.output)
+    return EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    from .report import read_results, render_compare
+    old, new = read_results(args.old), read_results(args.new)
+    lines = render_compare(old, new, args.format,
+                           title=f"gmpbench compare: {args.old} -> {args.new}")
+    if args.format == "json" and old.core_hash != new.core_hash:
+        _err(f"WARNING: the scheduler core differs ({old.core_hash} vs {new.core_hash})")
+    _emit(lines, args.output)
+    return EXIT_OK
+
+
+# --- workloads -------------------------------------------------------------------------------
+
+def cmd_validate(args) -> int:
+    from .bench.cases import UsageError, validate_lines
+    from .workload import WorkloadError
+    status = EXIT_OK
+    for path in args.workloads:
+        try:
+            print("\n".join(validate_lines(path)))
+        except (WorkloadError, UsageError) as err:
+            _err(str(err))
+            status = EXIT_BAD_INPUT
+    return status
+
+
+def cmd_policies(args) -> int:
+    from .report.listing import policy_lines
+    print("\n".join(policy_lines()))
+    return EXIT_OK
+
+
+def cmd_disasm(args) -> int:
+    from .bench.cases import parse_param_args
+    from .workload import compile_case, disasm, expand_cases, load_workload
+    wl = load_workload(args.workload)
+    for params in expand_cases(wl, parse_param_args(args.param)):
+        label = " ".join(f"{k}={v}" for k, v in params.items())
+        print(f"# {wl.name} {label}".rstrip())
+        print("\n".join(disasm(compile_case(wl, params))))
+    return EXIT_OK
+
+
+def cmd_worker(args) -> int:
+    from .bench.worker import run_worker
+    return run_worker(args)
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="run workloads under policies, save and print the results",
+                       description="Run every case (workload x params x procs x policy) in "
+                       "fresh worker processes, policies interleaved.")
+    p.add_argument("workloads", nargs="+", metavar="WORKLOAD.yaml")
+    p.add_argument("--policy", action="append", metavar="NAME[,k=v...]",
+                   help="policy to run (repeatable; 'a,b' runs a and b; 'a,knob=1' sets a "
+                   "knob of a); default baseline; see 'gmpbench policies'")
+    p.add_argument("--procs", metavar="N[,N...]", help="GOMAXPROCS values (default: the "
+                   "workload's procs:)")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE[,VALUE...]",
+                   help="replace the values of a param (repeatable)")
+    p.add_argument("-o", "--output", metavar="FILE.json",
+                   help="results file (default results/<workload>-<UTC time>.json)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--fast", action="store_true", help="2 processes x 3 values per case")
+    mode.add_argument("--rigorous", action="store_true", help="10 processes x 5 values")
+    p.add_argument("-p", "--processes", type=_positive, help="worker processes per case "
+                   "(default 5)")
+    p.add_argument("-n", "--values", type=_positive, help="measured runs per process "
+                   "(default 3)")
+    p.add_argument("-w", "--warmups", type=_non_negative, help="warm-up runs per process "
+                   "(default 1)")
+    p.add_argument("--schedtrace", metavar="DURATION", help="print Go's SCHED lines every "
+                   "DURATION (one process, one run per case)")
+    p.add_argument("--trace", metavar="FILE.json", help="(not supported yet)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress, no report")
+    p.set_defaults(func=cmd_run)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
+
+
+def _add_reports(sub) -> None:
+    from .report import COMPARE_FORMATS, REPORT_FORMATS
+    p = sub.add_parser("report", help="the policies of each case beside the baseline")
+    p.add_argument("results", metavar="RESULTS.json")
+    p.add_argument("--baseline", metavar="POLICY", help="reference policy (default baseline)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="text")
+    p.add_argument("-o", "--output", metavar="FILE")
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("compare", help="two results files, case by case")
+    p.add_argument("old", metavar="OLD.json")
+    p.add_argument("new", metavar="NEW.json")
+    p.add_argument("--format", choices=COMPARE_FORMATS, default="text")
+    p.add_argument("-o", "--output", metavar="FILE")
+    p.set_defaults(func=cmd_compare)
+
+
+def _add_workload_commands(sub) -> None:
+    p = sub.add_parser("validate", help="check workload files (load, policies, compile)")
+    p.add_argument("workloads", nargs="+", metavar="WORKLOAD.yaml")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("policies", help="list the policy presets and knobs")
+    p.set_defaults(func=cmd_policies)
+    p = sub.add_parser("disasm", help="print the compiled program of a workload")
+    p.add_argument("workload", metavar="WORKLOAD.yaml")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE[,VALUE...]")
+    p.set_defaults(func=cmd_disasm)
+
+
+def parser() -> argparse.ArgumentParser:
+    from .bench.worker import add_arguments
+    top = argparse.ArgumentParser(prog="gmpbench", description="A workbench for Go's G-M-P "
+                                  "scheduler: proc.go on real OS threads, driven by YAML "
+                                  "workloads.")
+    sub = top.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}",
+                             required=True)
+    _add_run(sub)
+    _add_reports(sub)
+    _add_workload_commands(sub)
+    worker = sub.add_parser("_worker")        # hidden: one worker process of 'run'
+    add_arguments(worker)
+    worker.set_defaults(func=cmd_worker)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .bench.cases import UsageError
+    from .report.results import ResultsError
+    from .runtime.policy import PolicyError
+    from .workload import WorkloadError
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser().parse_args(argv)
+    args.argv = argv
+    try:
+        return args.func(args)
+    except (WorkloadError, UsageError, PolicyError, ResultsError) as err:
+        _err(f"gmpbench {args.command}: {err}")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _err("gmpbench: interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        sys.stderr.close()          # output piped into `head`: not an error
+        return EXIT_OK

@@ -1,0 +1,217 @@
+"""Reports as data: a Document of sections, tables and plot data, built from results.
+
+The text, markdown and html renderers all draw the same Document, so the figures and their
+wording are decided once, here.  Two builders:
+
+- ``policy_document``: one section per group (workload x params x procs), one row per policy,
+  each compared with the reference policy (``--baseline``, default ``baseline``);
+- ``compare_document``: one section per case found in both files, rows OLD and NEW.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import units
+from .results import Results, ResultsError
+from .stats import (
+    ALPHA,
+    INTERVAL_NAME,
+    TEST_NAME,
+    CaseSummary,
+    Comparison,
+    compare_values,
+    geometric_mean,
+    summarize,
+)
+
+MAIN_COUNTERS = ("schedules", "runnext_puts", "local_puts", "global_puts", "steals",
+                 "gs_stolen", "wakeps", "startms", "stopms", "handoffs", "retakes",
+                 "preemptions", "syscalls", "netpoll_gs")
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+    title: str = ""
+    text_columns: tuple[str, ...] = ("verdict",)     # headers of columns of words, not figures
+
+    def align(self, column: int) -> str:
+        """"l" for the first column and for words, "r" for figures."""
+        return "l" if column == 0 or self.header[column] in self.text_columns else "r"
+
+
+@dataclass
+class Bar:
+    """One ratio with its interval, for the html's ratio plot."""
+
+    label: str
+    comparison: Comparison
+
+
+@dataclass
+class Section:
+    title: str
+    tables: list[Table]
+    latency: dict = field(default_factory=dict)      # row label -> latency histogram (ns)
+
+
+@dataclass
+class Document:
+    title: str
+    notes: list[str]
+    sections: list[Section]
+    summary: Table | None
+    bars: list[Bar]
+    warnings: list[str] = field(default_factory=list)
+
+
+def method_notes(ref: str, counters: str = "median per run") -> list[str]:
+    return [
+        f"wall time: median over runs (main runnable -> main returned); ratio: median / "
+        f"{ref}'s median, above 1 is slower.",
+        f"interval: {INTERVAL_NAME}; significance: {TEST_NAME} test, alpha {ALPHA}.",
+        "sched latency: runnable -> running, the histograms of all runs merged "
+        "(bucket error < 1.6%).",
+        f"counters: {counters}; cpu time: median per run.",
+    ]
+
+
+# --- sections --------------------------------------------------------------------------------
+
+def _main_table(rows: list[tuple[str, CaseSummary]], comps: dict[str, Comparison],
+                ref: str | None) -> Table:
+    header = ["", "runs", "wall time", "±stdev", "time/op", "cpu time", "threads",
+              f"vs {ref}" if ref else "ratio", "interval", "p", "verdict"]
+    table = Table(header, [])
+    for label, s in rows:
+        c = comps.get(label)
+        table.rows.append([
+            label, str(len(s.values)), units.seconds(s.wall_time),
+            units.percent(s.stdev, s.mean), units.seconds(s.time_per_op),
+            units.seconds(s.cpu_time), str(s.threads_max),
+            units.ratio(c.ratio) if c else "", units.interval(c.low, c.high) if c else "",
+            units.p_value(c.p_value) if c else "", c.verdict if c else "",
+        ])
+    return table
+
+
+def _latency_table(rows: list[tuple[str, CaseSummary]]) -> Table:
+    names = ("p50", "p90", "p99", "p999", "max")
+    header = ["sched latency", "p50", "p90", "p99", "p99.9", "max"]
+    return Table(header, [[label, *(units.seconds(s.sched_latency[n]) for n in names)]
+                          for label, s in rows])
+
+
+def _counter_table(rows: list[tuple[str, CaseSummary]], counters: str) -> Table:
+    """Counters (median per run) that are non-zero for some row, main counters first."""
+    names = dict.fromkeys(n for _, s in rows for n in s.counters)
+    order = [n for n in MAIN_COUNTERS if n in names] + \
+        [n for n in names if n not in MAIN_COUNTERS and n != "cpu_ns"]
+    shown = [n for n in order if any(s.counters.get(n) for _, s in rows)]
+    return Table([f"counters ({counters})", *(label for label, _ in rows)],
+                 [[n, *(units.count(s.counters.get(n, 0)) for _, s in rows)] for n in shown])
+
+
+def section(title: str, rows: list[tuple[str, CaseSummary]], ref: str | None,
+            counters: str = "median per run") -> tuple[Section, dict[str, Comparison]]:
+    """A section comparing every row with the row labelled ``ref`` (no comparison if None)."""
+    by_label = dict(rows)
+    comps = {} if ref is None else {
+        label: compare_values(by_label[ref].values, s.values)
+        for label, s in rows if label != ref}
+    tables = [_main_table(rows, comps, ref), _latency_table(rows),
+              _counter_table(rows, counters)]
+    latency = {label: s.case.latency() for label, s in rows}
+    return Section(title, tables, latency), comps
+
+
+def _geomean_table(first: str, groups: dict[str, list[Comparison]]) -> Table | None:
+    rows = []
+    for label, comps in groups.items():
+        g = geometric_mean([c.ratio for c in comps])
+        slower = sum(c.significant and c.ratio > 1 for c in comps)
+        faster = sum(c.significant and c.ratio < 1 for c in comps)
+        rows.append([label, str(len(comps)), units.ratio(g), str(slower), str(faster)])
+    if not rows:
+        return None
+    return Table([first, "cases", "geomean ratio", "significantly slower",
+                  "significantly faster"], rows, "geometric mean of the ratios over cases")
+
+
+# --- the two reports -------------------------------------------------------------------------
+
+def _reference(cases, wanted: str | None) -> str:
+    policies = [case.policy for case in cases]
+    for name in (wanted, "baseline"):
+        if name in policies:
+            return name
+    return policies[0]
+
+
+def _interrupted(results: Results, label: str) -> list[str]:
+    if results.info.get("interrupted"):
+        return [f"{label} holds an interrupted run: some cases have fewer processes than asked"]
+    return []
+
+
+def policy_document(results: Results, baseline: str | None = None,
+                    title: str = "gmpbench report") -> Document:
+    """Policies side by side per group; raises ResultsError for an unknown ``baseline``."""
+    groups = results.groups()
+    if baseline and not any(c.policy == baseline for cases in groups.values() for c in cases):
+        known = sorted({c.policy for cases in groups.values() for c in cases})
+        raise ResultsError(f"no policy {baseline!r} in the results (policies: "
+                           f"{', '.join(known)})")
+    sections, bars, by_policy = [], [], {}
+    for name, cases in groups.items():
+        ref = _reference(cases, baseline)
+        if baseline and ref != baseline:
+            ref = None                          # this group was not run under --baseline
+        rows = [(case.policy, summarize(case)) for case in cases]
+        sec, comps = section(name, rows, ref)
+        sections.append(sec)
+        for policy, comp in comps.items():
+            bars.append(Bar(f"{name} {policy}", comp))
+            by_policy.setdefault(policy, []).append(comp)
+    notes = method_notes(baseline or "the baseline policy") + [f"core {results.core_hash}"]
+    return Document(title, notes, sections, _geomean_table("policy", by_policy), bars,
+                    _interrupted(results, "the file"))
+
+
+def _hash_warnings(old: Results, new: Results, names) -> list[str]:
+    warnings = []
+    if old.core_hash != new.core_hash:
+        warnings.append(f"the scheduler core differs (core {old.core_hash} vs "
+                        f"{new.core_hash}): differences may come from the core, not the "
+                        "policies")
+    changed = sorted({new.cases[n].workload for n in names
+                      if old.cases[n].workload_hash != new.cases[n].workload_hash})
+    if changed:
+        warnings.append(f"workload file(s) changed between the runs: {', '.join(changed)}: "
+                        "the same case names may not measure the same thing")
+    return warnings
+
+
+def compare_document(old: Results, new: Results, title: str = "gmpbench compare") -> Document:
+    old_label, new_label = "old", "new"
+    names = [n for n in new.cases if n in old.cases and new.cases[n].runs and old.cases[n].runs]
+    if not names:
+        raise ResultsError("the two files have no case in common")
+    sections, bars, comps = [], [], []
+    for name in names:
+        rows = [(old_label, summarize(old.cases[name])), (new_label, summarize(new.cases[name]))]
+        sec, comp = section(name, rows, old_label)
+        sections.append(sec)
+        bars.append(Bar(name, comp[new_label]))
+        comps.append(comp[new_label])
+    notes = method_notes(old_label) + [f"{old_label}: core {old.core_hash}; "
+                                       f"{new_label}: core {new.core_hash}"]
+    only_old = [n for n in old.cases if n not in new.cases]
+    only_new = [n for n in new.cases if n not in old.cases]
+    notes += [f"only in {old_label}: {', '.join(only_old)}"] if only_old else []
+    notes += [f"only in {new_label}: {', '.join(only_new)}"] if only_new else []
+    summary = _geomean_table("", {f"{new_label} vs {old_label}": comps})
+    warnings = (_hash_warnings(old, new, names) + _interrupted(old, old_label)
+                + _interrupted(new, new_label))
+    return Document(title, notes, sections, summary, bars, warnings)

@@ -1,0 +1,248 @@
+"""Results: the data model of measured cases and its JSON file, which pyperf's tools also read.
+
+A results file is a pyperf benchmark suite (format "1.0") with one benchmark per case, named by
+the case, values = wall times in seconds, one pyperf run per worker process.  gmpbench's own
+figures live beside it under the top-level key ``"gmpbench"``, which pyperf ignores::
+
+    {"version": "1.0", "metadata": {...}, "benchmarks": [...],          <- pyperf's part
+     "gmpbench": {"format": 1, "core_hash": ..., "info": {...},
+                  "cases": [{"name", "workload", "source", "workload_hash", "params", "procs",
+                             "policy", "knobs", "ops",
+                             "processes": [{"runs": [{"wall_time", "cpu_time", "threads_max",
+                                                      "counters", "latency"}, ...]}, ...]}]}}
+
+``processes[i]`` belongs to the i-th pyperf run of the case's benchmark, ``runs[j]`` to its j-th
+value.  ``latency`` is the run's scheduling-latency histogram, sparse: {bucket index: count}
+(buckets of gmpbench.runtime.stats).  A worker writes the same format with one case and one
+process; the runner merges those files.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FORMAT = 1
+UNIT = "second"
+MIN_VALUE = 1e-9          # pyperf values must be > 0
+
+
+class ResultsError(ValueError):
+    """A file that is not a readable gmpbench results file."""
+
+
+@dataclass
+class RunFigures:
+    """What one run of a case measured."""
+
+    wall_time: float                  # s, main runnable -> main returned
+    cpu_time: float                   # s
+    threads_max: int
+    counters: dict[str, int]
+    latency: dict[int, int]           # bucket -> count, non-zero buckets only
+
+    @classmethod
+    def from_run(cls, result) -> "RunFigures":
+        """From a gmpbench.runtime.threads.RunResult."""
+        nz = np.nonzero(result.latency)[0]
+        return cls(float(result.wall_time), float(result.cpu_time), int(result.threads_max),
+                   {k: int(v) for k, v in result.counters.items()},
+                   {int(b): int(result.latency[b]) for b in nz})
+
+    def to_json(self) -> dict:
+        return {"wall_time": self.wall_time, "cpu_time": self.cpu_time,
+                "threads_max": self.threads_max, "counters": self.counters,
+                "latency": {str(b): n for b, n in self.latency.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RunFigures":
+        return cls(float(data["wall_time"]), float(data["cpu_time"]), int(data["threads_max"]),
+                   {k: int(v) for k, v in data["counters"].items()},
+                   {int(b): int(n) for b, n in data["latency"].items()})
+
+
+@dataclass
+class Process:
+    """One worker process: a pyperf run."""
+
+    runs: list[RunFigures]
+    warmups: list[float] = field(default_factory=list)    # wall times of the warm-up runs
+    metadata: dict = field(default_factory=dict)          # pyperf run metadata (system, date)
+
+
+@dataclass
+class Case:
+    name: str
+    workload: str
+    source: str                      # the workload file's path
+    workload_hash: str
+    params: dict
+    procs: int
+    policy: str
+    knobs: dict[str, int]
+    ops: int | None
+    processes: list[Process] = field(default_factory=list)
+
+    @property
+    def group(self) -> str:
+        """The name without its policy: the cases of a group differ only in policy."""
+        return self.name.rsplit("/policy=", 1)[0]
+
+    @property
+    def runs(self) -> list[RunFigures]:
+        return [run for proc in self.processes for run in proc.runs]
+
+    @property
+    def values(self) -> list[float]:
+        return [run.wall_time for run in self.runs]
+
+    def latency(self) -> np.ndarray:
+        """The latency histogram of all runs together (dense)."""
+        from ..runtime.stats import NBUCKETS
+        hist = np.zeros(NBUCKETS, dtype=np.int64)
+        for run in self.runs:
+            for bucket, count in run.latency.items():
+                hist[bucket] += count
+        return hist
+
+    def pyperf_metadata(self, core_hash: str) -> dict:
+        """Metadata of the case's pyperf benchmark: name, unit and gmpbench's scalars."""
+        meta = {"name": self.name, "unit": UNIT, "loops": 1,
+                "gmpbench_workload": self.workload, "gmpbench_procs": self.procs,
+                "gmpbench_policy": self.policy, "gmpbench_core_hash": core_hash,
+                "gmpbench_workload_hash": self.workload_hash}
+        if self.params:
+            meta["gmpbench_params"] = " ".join(f"{k}={v}" for k, v in self.params.items())
+        if self.ops:
+            meta["gmpbench_ops"] = self.ops
+        return meta
+
+    def benchmark(self, core_hash: str):
+        import pyperf
+        meta = self.pyperf_metadata(core_hash)
+        runs = [pyperf.Run([max(v.wall_time, MIN_VALUE) for v in proc.runs],
+                           warmups=[(1, max(w, 0.0)) for w in proc.warmups] or None,
+                           metadata={**proc.metadata, **meta}, collect_metadata=False)
+                for proc in self.processes]
+        return pyperf.Benchmark(runs)
+
+    def info_json(self) -> dict:
+        return {"name": self.name, "workload": self.workload, "source": self.source,
+                "workload_hash": self.workload_hash, "params": self.params,
+                "procs": self.procs, "policy": self.policy, "knobs": self.knobs, "ops": self.ops}
+
+    def empty_copy(self) -> "Case":
+        return Case(**self.info_json())
+
+
+@dataclass
+class Results:
+    core_hash: str
+    cases: dict[str, Case] = field(default_factory=dict)     # name -> case, in run order
+    info: dict = field(default_factory=dict)    # created, command, settings, interrupted...
+
+    def add_process(self, case: Case, proc: Process) -> None:
+        """Add one worker's process to ``case`` (created from its description if new)."""
+        mine = self.cases.setdefault(case.name, case.empty_copy())
+        mine.processes.append(proc)
+
+    def measured(self) -> list[Case]:
+        return [case for case in self.cases.values() if case.runs]
+
+    def groups(self) -> dict[str, list[Case]]:
+        out: dict[str, list[Case]] = {}
+        for case in self.measured():
+            out.setdefault(case.group, []).append(case)
+        return out
+
+
+# --- the file --------------------------------------------------------------------------------
+
+def to_json(results: Results) -> dict:
+    import pyperf
+    cases = results.measured()
+    if not cases:
+        raise ResultsError("no finished runs to save")
+    suite = pyperf.BenchmarkSuite([case.benchmark(results.core_hash) for case in cases])
+    buf = io.StringIO()
+    suite.dump(buf)
+    data = json.loads(buf.getvalue())
+    data["gmpbench"] = {
+        "format": FORMAT, "core_hash": results.core_hash, "info": results.info,
+        "cases": [{**case.info_json(),
+                   "processes": [{"runs": [run.to_json() for run in proc.runs]}
+                                 for proc in case.processes]}
+                  for case in cases],
+    }
+    return data
+
+
+def atomic_write(path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: a temporary file in the same directory, then
+    os.replace, so a reader (or an interrupted run) never sees half a file."""
+    path = os.fspath(path)
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_results(path, results: Results) -> None:
+    atomic_write(path, json.dumps(to_json(results), separators=(",", ":"), sort_keys=True) + "\n")
+
+
+def read_results(path) -> Results:
+    """Read a results file; ResultsError names the file and what is wrong."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        data = json.loads(text)
+    except OSError as err:
+        raise ResultsError(f"{path}: cannot read: {err.strerror or err}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ResultsError(f"{path}: not a JSON file ({err})") from None
+    try:
+        return _from_json(data, text)
+    except ResultsError as err:
+        raise ResultsError(f"{path}: {err}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ResultsError(f"{path}: malformed results file ({type(err).__name__}: {err})") \
+            from None
+
+
+def _from_json(data, text: str) -> Results:
+    import pyperf
+    if not isinstance(data, dict) or "gmpbench" not in data:
+        raise ResultsError("not a gmpbench results file (no 'gmpbench' key)")
+    ours = data["gmpbench"]
+    if ours.get("format") != FORMAT:
+        raise ResultsError(f"results format {ours.get('format')!r} is not supported "
+                           f"(this gmpbench reads format {FORMAT})")
+    suite = pyperf.BenchmarkSuite.loads(text)
+    results = Results(ours["core_hash"], info=ours.get("info", {}))
+    for entry in ours["cases"]:
+        case = Case(**{k: entry[k] for k in Case.__dataclass_fields__ if k != "processes"})
+        pyperf_runs = suite.get_benchmark(case.name).get_runs()
+        if len(pyperf_runs) != len(entry["processes"]):
+            raise ResultsError(f"case {case.name}: {len(pyperf_runs)} pyperf runs but "
+                               f"{len(entry['processes'])} processes")
+        for run, proc in zip(pyperf_runs, entry["processes"]):
+            figures = [RunFigures.from_json(r) for r in proc["runs"]]
+            if len(figures) != len(run.values):
+                raise ResultsError(f"case {case.name}: values and runs differ in number")
+            case.processes.append(Process(figures, [w for _, w in run.warmups],
+                                          run.get_metadata()))
+        results.cases[case.name] = case
+    return results

@@ -1,0 +1,49 @@
+"""Numbers as report text."""
+from __future__ import annotations
+
+import math
+
+_TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+NONE = "-"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def seconds(value) -> str:
+    """0.0123 -> "12.3 ms" (three significant digits)."""
+    if _missing(value):
+        return NONE
+    if value == 0:
+        return "0 s"
+    scale, unit = next(((s, u) for s, u in _TIME_UNITS if abs(value) >= s), _TIME_UNITS[-1])
+    return f"{value / scale:.3g} {unit}"
+
+
+def ratio(value) -> str:
+    return NONE if _missing(value) else f"{value:.3f}x"
+
+
+def interval(low, high) -> str:
+    return NONE if _missing(low) else f"[{low:.3f}, {high:.3f}]"
+
+
+def p_value(value) -> str:
+    if _missing(value):
+        return NONE
+    return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
+
+
+def percent(part, whole) -> str:
+    if _missing(part) or not whole:
+        return NONE
+    return f"{100.0 * part / whole:.1f}%"
+
+
+def count(value) -> str:
+    if _missing(value):
+        return NONE
+    if isinstance(value, float) and value != int(value):
+        return f"{value:.1f}"
+    return str(int(value))
