@@ -25,6 +25,7 @@ code { font-size: 1.05em; }
 """
 COLOURS = {"slower": "#c0392b", "faster": "#27ae60"}
 NEUTRAL = "#7f8c8d"
+RATIO_TICKS = (0.1, 0.25, 0.5, 0.8, 1.0, 1.25, 2.0, 4.0, 10.0)
 
 
 # --- plots -----------------------------------------------------------------------------------
@@ -41,6 +42,7 @@ def _svg(fig) -> str:
 
 def ratio_plot(bars: list[Bar]) -> str:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, NullFormatter
     fig = Figure(figsize=(8, 0.35 * len(bars) + 1.2))
     ax = fig.subplots()
     y = np.arange(len(bars))[::-1]
@@ -50,6 +52,11 @@ def ratio_plot(bars: list[Bar]) -> str:
     colours = [COLOURS.get(b.comparison.verdict, NEUTRAL) for b in bars]
     ax.barh(y, ratios - 1, left=1, xerr=err, color=colours, capsize=3, height=0.6)
     ax.axvline(1, color="#333", linewidth=0.8)
+    ax.set_xscale("log")                     # 0.5x and 2x equally far from 1
+    low, high = ax.get_xlim()
+    ax.set_xticks([t for t in RATIO_TICKS if low <= t <= high] or [1.0])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(y, [b.label for b in bars], fontsize=8)
     ax.set_xlabel("ratio of median wall times (above 1: slower); bars: interval")
     return _svg(fig)
