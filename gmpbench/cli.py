@@ -44,6 +44,12 @@ class Progress:
         sys.stderr.flush()
 
 
+def _case_header(step) -> None:
+    """With --schedtrace: which case the SCHED lines that follow belong to."""
+    if step is not None:
+        print(f"# {step.group}/policy={step.policy}", flush=True)
+
+
 def _schedtrace_seconds(text: str | None) -> float | None:
     if text is None:
         return None
@@ -86,50 +92,51 @@ def _run_info(argv) -> dict:
             "command": " ".join(["gmpbench", *argv]), "gmpbench_version": __version__}
 
 
+def _runner(args, groups, schedtrace):
+    from .bench.runner import SCHEDTRACE, Runner, settings_for
+    from .runtime import CORE_HASH
+    mode = "fast" if args.fast else "rigorous" if args.rigorous else "normal"
+    settings = SCHEDTRACE if schedtrace else settings_for(mode, args.processes, args.values,
+                                                           args.warmups)
+    if schedtrace:
+        progress = _case_header
+    elif not args.quiet and sys.stdout.isatty() and sys.stderr.isatty():
+        progress = Progress()
+    else:
+        progress = None
+    return Runner(groups, settings, CORE_HASH, progress=progress, schedtrace=schedtrace,
+                  info=_run_info(args.argv))
+
+
 def cmd_run(args) -> int:
     from .bench.cases import load_groups
-    from .bench.runner import SCHEDTRACE, Runner, WorkerFailed, settings_for
+    from .bench.runner import WorkerFailed
     from .report import render_report, write_results
     if args.trace:
         _err("gmpbench run: --trace is not supported yet")
         return EXIT_BAD_INPUT
     schedtrace = _schedtrace_seconds(args.schedtrace)
     groups = load_groups(args.workloads, args.policy, args.procs, args.param)
-    mode = "fast" if args.fast else "rigorous" if args.rigorous else "normal"
-    settings = SCHEDTRACE if schedtrace else settings_for(mode, args.processes, args.values,
-                                                           args.warmups)
     _load_core_verbosely()
-    show = not args.quiet and sys.stdout.isatty() and sys.stderr.isatty()
-    runner = Runner(groups, settings, _core_hash(), progress=Progress() if show else None,
-                    schedtrace=schedtrace, info=_run_info(args.argv))
-    interrupted = False
+    runner = _runner(args, groups, schedtrace)
     try:
-        results = runner.run()
+        runner.run()
     except KeyboardInterrupt:
-        results, interrupted = runner.results, True
-        if show:
-            Progress()(None)
+        runner.results.info["interrupted"] = True
         _err("gmpbench: interrupted")
     except WorkerFailed as failure:
-        if show:
-            Progress()(None)
         _err(failure.message())
         return failure.exit_status
+    results = runner.results
     if not results.measured():
         _err("gmpbench: nothing finished, nothing saved")
         return EXIT_INTERRUPTED
-    results.info["interrupted"] = interrupted
     path = args.output or _default_output(groups)
     write_results(path, results)
-    if not args.quiet or interrupted:
+    if not args.quiet:
         print("\n".join(render_report(results, "text", title="gmpbench run")))
     print(f"results: {path}")
-    return EXIT_INTERRUPTED if interrupted else EXIT_OK
-
-
-def _core_hash() -> str:
-    from .runtime import CORE_HASH
-    return CORE_HASH
+    return EXIT_INTERRUPTED if results.info.get("interrupted") else EXIT_OK
 
 
 # --- reports ---------------------------------------------------------------------------------
@@ -144,11 +151,13 @@ def cmd_report(args) -> int:
 
 def cmd_compare(args) -> int:
     from .report import read_results, render_compare
+    from .report.document import comparison_warnings
     old, new = read_results(args.old), read_results(args.new)
     lines = render_compare(old, new, args.format,
                            title=f"gmpbench compare: {args.old} -> {args.new}")
-    if args.format == "json" and old.core_hash != new.core_hash:
-        _err(f"WARNING: the scheduler core differs ({old.core_hash} vs {new.core_hash})")
+    if args.format != "text" or args.output:        # text on a terminal shows them itself
+        for warning in comparison_warnings(old, new):
+            _err(f"WARNING: {warning}")
     _emit(lines, args.output)
     return EXIT_OK
 
@@ -218,7 +227,7 @@ def _add_run(sub) -> None:
     p.add_argument("--schedtrace", metavar="DURATION", help="print Go's SCHED lines every "
                    "DURATION (one process, one run per case)")
     p.add_argument("--trace", metavar="FILE.json", help="(not supported yet)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress, no report")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line, no summary")
     p.set_defaults(func=cmd_run)
 
 
@@ -299,3 +308,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()          # output piped into `head`: not an error
         return EXIT_OK
+    except OSError as err:          # e.g. -o in a directory that cannot be written
+        _err(f"gmpbench {args.command}: {err}")
+        return EXIT_BAD_INPUT

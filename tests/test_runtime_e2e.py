@@ -31,7 +31,7 @@ def test_fan_out_100k_goroutines(core, procs):
     assert_consistent(r)
     assert r.gs_live == 0
     assert r.counters["gs_created"] == wl.ops_value(case) + 1      # + main
-    assert r.threads_max <= procs + 1 + 1                          # Ps, a spinning M, slack
+    assert r.threads_max <= procs + 3              # Ps, a spinning M, sysmon, slack
     if procs > 1:
         assert r.counters["steals"] > 0
 
@@ -48,7 +48,7 @@ def test_ping_pong_every_message_once(core, procs):
     if procs == 1:
         # Each send readies the partner into runnext: the token never leaves the P.
         assert r.counters["runnext_puts"] >= 2 * 20000
-        assert r.threads_max == 1
+        assert r.threads_max == 2                  # main's M and sysmon, as Go counts
 
 
 BUFFERED = """

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..report.results import Case
 from ..runtime.policy import KNOB_NAMES, PolicyError, parse_policy
 from ..workload import Workload, WorkloadError, compile_case, expand_cases, load_workload
 
@@ -159,9 +160,9 @@ def _workload_overrides(wl: Workload, params: dict[str, list]) -> dict[str, list
 
 def _check_params_used(workloads: list[Workload], params: dict[str, list]) -> None:
     """A --param must be declared by at least one workload (the first one's error if none)."""
-    for key in params:
+    for key, values in params.items():
         if not any(key in wl.params for wl in workloads):
-            expand_cases(workloads[0], {key: params[key]})    # raises the loader's message
+            expand_cases(workloads[0], {key: values})    # raises the loader's message
 
 
 def load_groups(paths, policy_args=None, procs_arg=None, param_args=None) -> list[Group]:
@@ -181,6 +182,28 @@ def load_groups(paths, policy_args=None, procs_arg=None, param_args=None) -> lis
             for procs in procs_override or wl.procs or default_procs():
                 groups.append(Group(wl, digest, case_params, procs, ops, policies))
     return groups
+
+
+@dataclass
+class Prepared:
+    """One case, ready to run in this process."""
+
+    workload: Workload
+    program: object                 # gmpbench.workload.Program
+    policy: Policy
+    case: Case                      # its description, no runs yet
+
+
+def prepare_case(wl: Workload, params: dict, procs: int, policy_text: str) -> Prepared:
+    texts = split_policy_args([policy_text])
+    if len(texts) != 1:
+        raise UsageError(f"policy {policy_text!r}: expected one policy, got {len(texts)}")
+    program = compile_case(wl, params)
+    (policy,) = resolve_policies(texts, wl)
+    case = Case(case_name(wl.name, params, procs, policy.name), wl.name, wl.source,
+                file_hash(wl.source), params, procs, policy.name, policy.knob_map(),
+                wl.ops_value(params))
+    return Prepared(wl, program, policy, case)
 
 
 def single_case_params(wl: Workload, given: dict) -> dict:
@@ -204,5 +227,5 @@ def validate_lines(path) -> list[str]:
     knobs = f", policies: {', '.join(f'{k}={v}' for k, v in wl.policies.items())}" \
         if wl.policies else ""
     procs = wl.procs or default_procs()
-    return [f"OK {path}: {wl.name}, {len(cases)} param case(s) x procs "
-            f"{','.join(map(str, procs))}{knobs}"]
+    return [(f"OK {path}: {wl.name}, {len(cases)} param case(s) x procs "
+             f"{','.join(map(str, procs))}{knobs}")]

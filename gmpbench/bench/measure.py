@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from ..report.results import RunFigures
+from ..report.results import MIN_VALUE, Case, Process, RunFigures
 
 
 def ensure_core(notify=None) -> tuple[float, bool]:
@@ -22,22 +22,32 @@ def ensure_core(notify=None) -> tuple[float, bool]:
     return load_core(notify)
 
 
-def run_once(program, procs: int, knobs, *, timeout: float, max_threads: int,
-             schedtrace: float | None = None, out=None) -> RunFigures:
-    """One run; raises gmpbench.runtime.threads.RunError when it fails."""
+def run_once(prepared, schedtrace: float | None = None, out=None) -> RunFigures:
+    """One run of a prepared case (bench.cases.Prepared); raises
+    gmpbench.runtime.threads.RunError when it fails."""
     from ..runtime.threads import run_program
-    result = run_program(program, procs, knobs, timeout=timeout, max_threads=max_threads,
-                         schedtrace=schedtrace, out=out or sys.stdout)
+    wl = prepared.workload
+    result = run_program(prepared.program, prepared.case.procs, prepared.policy.knobs,
+                         timeout=wl.timeout, max_threads=wl.max_threads, schedtrace=schedtrace,
+                         out=out or sys.stdout)
     return RunFigures.from_run(result)
 
 
-def measure(program, procs: int, knobs, *, values: int, warmups: int, timeout: float,
-            max_threads: int, schedtrace: float | None = None) -> tuple[list[float], list]:
+def measure(prepared, *, values: int, warmups: int,
+            schedtrace: float | None = None) -> tuple[list[float], list[RunFigures]]:
     """``warmups`` runs whose wall times are kept apart, then ``values`` measured runs.
 
     Returns (warm-up wall times, [RunFigures])."""
-    def one():
-        return run_once(program, procs, knobs, timeout=timeout, max_threads=max_threads,
-                        schedtrace=schedtrace)
-    warm = [one().wall_time for _ in range(warmups)]
-    return warm, [one() for _ in range(values)]
+    warm = [run_once(prepared, schedtrace).wall_time for _ in range(warmups)]
+    return warm, [run_once(prepared, schedtrace) for _ in range(values)]
+
+
+def make_process(case: Case, core_hash: str, runs: list, warmups: list[float],
+                 duration: float) -> Process:
+    """The runs of one process, with pyperf's system metadata collected here (date, CPU, load,
+    ...), as pyperf collects it in its own workers."""
+    import pyperf
+    meta = dict(case.pyperf_metadata(core_hash), duration=duration)
+    values = [max(run.wall_time, MIN_VALUE) for run in runs]
+    run = pyperf.Run(values, warmups=[(1, w) for w in warmups] or None, metadata=meta)
+    return Process(runs, warmups, run.get_metadata())

@@ -121,7 +121,7 @@ class Runner:
         self.settings = settings
         self.progress = progress or (lambda step: None)
         self.schedtrace = schedtrace
-        info = dict(info or {}, settings=asdict(settings))
+        info = dict(info or {}, settings=asdict(settings), interrupted=False)
         self.results = Results(core_hash, info=info)
 
     def steps(self):
@@ -135,11 +135,13 @@ class Runner:
     def run(self) -> Results:
         """Run every step; raises WorkerFailed or KeyboardInterrupt (``results`` then holds
         what finished)."""
-        with tempfile.TemporaryDirectory(prefix="gmpbench-") as tmp:
-            for i, (step, group, policy) in enumerate(self.steps()):
-                self.progress(step)
-                self._run_worker(group, policy, os.path.join(tmp, f"worker-{i}.json"))
-        self.progress(None)
+        try:
+            with tempfile.TemporaryDirectory(prefix="gmpbench-") as tmp:
+                for i, (step, group, policy) in enumerate(self.steps()):
+                    self.progress(step)
+                    self._run_worker(group, policy, os.path.join(tmp, f"worker-{i}.json"))
+        finally:
+            self.progress(None)         # the end: a progress display clears its line
         return self.results
 
     def _time_limit(self, group: Group) -> float:

@@ -34,42 +34,27 @@ def add_arguments(parser) -> None:
     parser.add_argument("--schedtrace", type=float, default=None, help="seconds")
 
 
-def _load_case(args):
-    from ..report.results import Case
-    from ..workload import WorkloadError, compile_case, load_workload
-    from .cases import case_name, file_hash, resolve_policies
-    wl = load_workload(args.workload)
-    if file_hash(args.workload) != args.workload_hash:
+def _prepare(args):
+    from ..workload import WorkloadError, load_workload
+    from .cases import prepare_case
+    prepared = prepare_case(load_workload(args.workload), json.loads(args.params), args.procs,
+                            args.policy)
+    if prepared.case.workload_hash != args.workload_hash:
         raise WorkloadError(args.workload, None, "", "the file changed during the run")
-    params = json.loads(args.params)
-    program = compile_case(wl, params)
-    (policy,) = resolve_policies([args.policy], wl)
-    case = Case(case_name(wl.name, params, args.procs, policy.name), wl.name, args.workload,
-                args.workload_hash, params, args.procs, policy.name, policy.knob_map(),
-                wl.ops_value(params))
-    return wl, program, policy, case
-
-
-def _process_metadata(case, core_hash: str, values, warmups, duration: float) -> dict:
-    """pyperf's system metadata for this process (date, CPU, load...), as pyperf collects it."""
-    import pyperf
-    meta = dict(case.pyperf_metadata(core_hash), duration=duration)
-    run = pyperf.Run(values, warmups=[(1, w) for w in warmups] or None, metadata=meta)
-    return run.get_metadata()
+    return prepared
 
 
 def run_worker(args) -> int:
-    from ..report.results import MIN_VALUE, Process, Results, write_results
+    from ..report.results import Results, write_results
     from ..runtime import CORE_HASH, load_core
     from ..runtime.threads import RunError, RunInterrupted
-    from .measure import measure
-    wl, program, policy, case = _load_case(args)
+    from .measure import make_process, measure
+    prepared = _prepare(args)
     load_core()
     start = time.monotonic()
     try:
-        warmups, runs = measure(program, args.procs, policy.knobs, values=args.values,
-                                warmups=args.warmups, timeout=wl.timeout,
-                                max_threads=wl.max_threads, schedtrace=args.schedtrace)
+        warmups, runs = measure(prepared, values=args.values, warmups=args.warmups,
+                                schedtrace=args.schedtrace)
     except RunInterrupted:
         return EXIT_INTERRUPTED
     except RunError as err:
@@ -77,9 +62,9 @@ def run_worker(args) -> int:
         return 1
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    values = [max(run.wall_time, MIN_VALUE) for run in runs]
-    metadata = _process_metadata(case, CORE_HASH, values, warmups, time.monotonic() - start)
     results = Results(CORE_HASH)
-    results.add_process(case, Process(runs, warmups, metadata))
+    case = prepared.case
+    results.add_process(case, make_process(case, CORE_HASH, runs, warmups,
+                                           time.monotonic() - start))
     write_results(args.output, results)
     return 0

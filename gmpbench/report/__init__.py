@@ -37,6 +37,16 @@ def render_compare(old: Results, new: Results, fmt: str = "text",
     return _document_renderer(fmt)(compare_document(old, new, title))
 
 
-__all__ = ["Case", "Process", "Results", "ResultsError", "RunFigures", "read_results",
-           "write_results", "render_report", "render_compare", "REPORT_FORMATS",
-           "COMPARE_FORMATS"]
+__all__ = [
+    "COMPARE_FORMATS",
+    "REPORT_FORMATS",
+    "Case",
+    "Process",
+    "Results",
+    "ResultsError",
+    "RunFigures",
+    "read_results",
+    "render_compare",
+    "render_report",
+    "write_results",
+]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import units
-from .results import Results, ResultsError
+from .results import Results, ResultsError, pair_cases
 from .stats import (
     ALPHA,
     INTERVAL_NAME,
@@ -66,14 +66,14 @@ class Document:
     warnings: list[str] = field(default_factory=list)
 
 
-def method_notes(ref: str, counters: str = "median per run") -> list[str]:
+def method_notes(ref: str) -> list[str]:
     return [
-        f"wall time: median over runs (main runnable -> main returned); ratio: median / "
-        f"{ref}'s median, above 1 is slower.",
+        (f"wall time: median over runs (main runnable -> main returned); ratio: median / "
+         f"{ref}'s median, above 1 is slower."),
         f"interval: {INTERVAL_NAME}; significance: {TEST_NAME} test, alpha {ALPHA}.",
-        "sched latency: runnable -> running, the histograms of all runs merged "
-        "(bucket error < 1.6%).",
-        f"counters: {counters}; cpu time: median per run.",
+        ("sched latency: runnable -> running, the histograms of all runs merged "
+         "(bucket error < 1.6%)."),
+        "counters and cpu time: median per run.",
     ]
 
 
@@ -103,25 +103,24 @@ def _latency_table(rows: list[tuple[str, CaseSummary]]) -> Table:
                           for label, s in rows])
 
 
-def _counter_table(rows: list[tuple[str, CaseSummary]], counters: str) -> Table:
+def _counter_table(rows: list[tuple[str, CaseSummary]]) -> Table:
     """Counters (median per run) that are non-zero for some row, main counters first."""
     names = dict.fromkeys(n for _, s in rows for n in s.counters)
     order = [n for n in MAIN_COUNTERS if n in names] + \
         [n for n in names if n not in MAIN_COUNTERS and n != "cpu_ns"]
     shown = [n for n in order if any(s.counters.get(n) for _, s in rows)]
-    return Table([f"counters ({counters})", *(label for label, _ in rows)],
+    return Table(["counters (median per run)", *(label for label, _ in rows)],
                  [[n, *(units.count(s.counters.get(n, 0)) for _, s in rows)] for n in shown])
 
 
-def section(title: str, rows: list[tuple[str, CaseSummary]], ref: str | None,
-            counters: str = "median per run") -> tuple[Section, dict[str, Comparison]]:
+def section(title: str, rows: list[tuple[str, CaseSummary]],
+            ref: str | None) -> tuple[Section, dict[str, Comparison]]:
     """A section comparing every row with the row labelled ``ref`` (no comparison if None)."""
     by_label = dict(rows)
     comps = {} if ref is None else {
         label: compare_values(by_label[ref].values, s.values)
         for label, s in rows if label != ref}
-    tables = [_main_table(rows, comps, ref), _latency_table(rows),
-              _counter_table(rows, counters)]
+    tables = [_main_table(rows, comps, ref), _latency_table(rows), _counter_table(rows)]
     latency = {label: s.case.latency() for label, s in rows}
     return Section(title, tables, latency), comps
 
@@ -179,7 +178,10 @@ def policy_document(results: Results, baseline: str | None = None,
                     _interrupted(results, "the file"))
 
 
-def _hash_warnings(old: Results, new: Results, names) -> list[str]:
+def comparison_warnings(old: Results, new: Results) -> list[str]:
+    """What makes OLD and NEW hard to compare: another core, changed workload files, or
+    interrupted runs."""
+    names, _, _ = pair_cases(old, new)
     warnings = []
     if old.core_hash != new.core_hash:
         warnings.append(f"the scheduler core differs (core {old.core_hash} vs "
@@ -190,14 +192,12 @@ def _hash_warnings(old: Results, new: Results, names) -> list[str]:
     if changed:
         warnings.append(f"workload file(s) changed between the runs: {', '.join(changed)}: "
                         "the same case names may not measure the same thing")
-    return warnings
+    return warnings + _interrupted(old, "old") + _interrupted(new, "new")
 
 
 def compare_document(old: Results, new: Results, title: str = "gmpbench compare") -> Document:
     old_label, new_label = "old", "new"
-    names = [n for n in new.cases if n in old.cases and new.cases[n].runs and old.cases[n].runs]
-    if not names:
-        raise ResultsError("the two files have no case in common")
+    names, only_old, only_new = pair_cases(old, new)
     sections, bars, comps = [], [], []
     for name in names:
         rows = [(old_label, summarize(old.cases[name])), (new_label, summarize(new.cases[name]))]
@@ -205,13 +205,9 @@ def compare_document(old: Results, new: Results, title: str = "gmpbench compare"
         sections.append(sec)
         bars.append(Bar(name, comp[new_label]))
         comps.append(comp[new_label])
-    notes = method_notes(old_label) + [f"{old_label}: core {old.core_hash}; "
-                                       f"{new_label}: core {new.core_hash}"]
-    only_old = [n for n in old.cases if n not in new.cases]
-    only_new = [n for n in new.cases if n not in old.cases]
+    notes = [*method_notes(old_label),
+             f"{old_label}: core {old.core_hash}; {new_label}: core {new.core_hash}"]
     notes += [f"only in {old_label}: {', '.join(only_old)}"] if only_old else []
     notes += [f"only in {new_label}: {', '.join(only_new)}"] if only_new else []
     summary = _geomean_table("", {f"{new_label} vs {old_label}": comps})
-    warnings = (_hash_warnings(old, new, names) + _interrupted(old, old_label)
-                + _interrupted(new, new_label))
-    return Document(title, notes, sections, summary, bars, warnings)
+    return Document(title, notes, sections, summary, bars, comparison_warnings(old, new))

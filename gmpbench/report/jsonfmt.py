@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .results import Results, ResultsError
+from .results import Results, pair_cases
 from .stats import ALPHA, INTERVAL_NAME, TEST_NAME, compare_values, geometric_mean, summarize
 
 
@@ -19,20 +19,16 @@ def report(results: Results) -> list[str]:
 
 
 def compare(old: Results, new: Results) -> list[str]:
+    names, only_old, only_new = pair_cases(old, new)
     cases, ratios = [], []
-    for name, case in new.cases.items():
-        if name not in old.cases or not case.runs or not old.cases[name].runs:
-            continue
-        comp = compare_values(old.cases[name].values, case.values)
+    for name in names:
+        comp = compare_values(old.cases[name].values, new.cases[name].values)
         ratios.append(comp.ratio)
         cases.append({"name": name, "old": summarize(old.cases[name]).to_json(),
-                      "new": summarize(case).to_json(), "comparison": comp.to_json()})
-    if not cases:
-        raise ResultsError("the two files have no case in common")
+                      "new": summarize(new.cases[name]).to_json(), "comparison": comp.to_json()})
     return _lines({
         "test": TEST_NAME, "alpha": ALPHA, "interval": INTERVAL_NAME,
         "old_core_hash": old.core_hash, "new_core_hash": new.core_hash,
         "cases": cases, "geomean_ratio": geometric_mean(ratios),
-        "only_in_old": [n for n in old.cases if n not in new.cases],
-        "only_in_new": [n for n in new.cases if n not in old.cases],
+        "only_in_old": only_old, "only_in_new": only_new,
     })

@@ -45,7 +45,7 @@ class RunFigures:
     latency: dict[int, int]           # bucket -> count, non-zero buckets only
 
     @classmethod
-    def from_run(cls, result) -> "RunFigures":
+    def from_run(cls, result) -> RunFigures:
         """From a gmpbench.runtime.threads.RunResult."""
         nz = np.nonzero(result.latency)[0]
         return cls(float(result.wall_time), float(result.cpu_time), int(result.threads_max),
@@ -58,7 +58,7 @@ class RunFigures:
                 "latency": {str(b): n for b, n in self.latency.items()}}
 
     @classmethod
-    def from_json(cls, data: dict) -> "RunFigures":
+    def from_json(cls, data: dict) -> RunFigures:
         return cls(float(data["wall_time"]), float(data["cpu_time"]), int(data["threads_max"]),
                    {k: int(v) for k, v in data["counters"].items()},
                    {int(b): int(n) for b, n in data["latency"].items()})
@@ -134,7 +134,7 @@ class Case:
                 "workload_hash": self.workload_hash, "params": self.params,
                 "procs": self.procs, "policy": self.policy, "knobs": self.knobs, "ops": self.ops}
 
-    def empty_copy(self) -> "Case":
+    def empty_copy(self) -> Case:
         return Case(**self.info_json())
 
 
@@ -157,6 +157,16 @@ class Results:
         for case in self.measured():
             out.setdefault(case.group, []).append(case)
         return out
+
+
+def pair_cases(old: Results, new: Results) -> tuple[list[str], list[str], list[str]]:
+    """Case names measured in both (NEW's order), only in OLD, only in NEW; ResultsError when
+    nothing is in both."""
+    both = [n for n in new.cases if n in old.cases and new.cases[n].runs and old.cases[n].runs]
+    if not both:
+        raise ResultsError("the two files have no case in common")
+    return (both, [n for n in old.cases if n not in new.cases],
+            [n for n in new.cases if n not in old.cases])
 
 
 # --- the file --------------------------------------------------------------------------------

@@ -16,12 +16,15 @@ from .lock import nanotime
 from .mem import Sarr, codex, core, distx, f64, gx, i64, stkx
 from .proc import newproc, stopping
 from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
+from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
+from .timers import timesleep
 
 WHY_EXIT = 0      # goexit0
 WHY_PARK = 1      # park_m
 WHY_YIELD = 2     # gosched_m
 WHY_PREEMPT = 3   # gopreempt_m
 WHY_STOP = 4      # the run is over; leave the G where it is
+WHY_SYSCALL = 5   # exitsyscall took the slow path (exitsyscall0): see sched.finish
 
 BURN_CHUNK = 64   # xorshift rounds between clock checks (~50-100 ns)
 SIGMA_SCALE = 1e9  # lognormal sigma is stored * 1e9 (S holds only integers)
@@ -199,5 +202,23 @@ def run_g(S, mid, gp):
         elif op == ops.UNLOCK:
             mutex_unlock(S, mid, a)
             pc += 1
+        elif op == ops.SYSCALL:
+            ns = sample(S, g, a)
+            if S[ins + 2] != 0:
+                entersyscallblock(S, mid, gp)
+            else:
+                entersyscall(S, mid, gp)
+            blocking_call(S, ns)
+            pc += 1
+            if not exitsyscall(S, mid, gp):
+                S[g + G_PC] = pc
+                return WHY_SYSCALL
+        elif op == ops.SLEEP:
+            pc += 1
+            ns = sample(S, g, a)
+            if ns > 0:
+                timesleep(S, mid, gp, ns)
+                S[g + G_PC] = pc
+                return WHY_PARK
         else:
             raise RuntimeError("run_g: statement not supported by this core yet")

@@ -35,7 +35,7 @@ G_READYTICK = 14   # cputicks when it last became runnable (latency stamp)
 G_RNG = 15         # owner: xorshift state for sampled durations
 G_FUNC = 16        # function id it started in (for dumps)
 G_WAITSINCE = 17   # cputicks when it blocked (for dumps)
-G_SYSCALLDUR = 18  # scratch: duration of the syscall in progress
+G_WHEN = 18        # timer lock: when its `sleep` ends (ns, nanotime)
 GSTRIDE = 24
 
 WAIT_NONE, WAIT_CHANSEND, WAIT_CHANRECV, WAIT_CHILDREN, WAIT_GROUP, WAIT_MUTEX, WAIT_SLEEP, \
@@ -51,7 +51,6 @@ M_SPINNING = 3     # owner (startm sets it before waking the M)
 M_SCHEDLINK = 4    # sched lock: link in sched.midle
 M_CURG = 5         # atomic: G it runs (read by sysmon's preemptone)
 M_SYSCALLTICK = 6  # owner: P's syscalltick at entersyscall
-M_OLDP = 7         # owner: P it held when it entered a syscall
 M_FASTRAND = 8     # owner: xorshift state for steal order
 M_WAITLOCKKIND = 9  # owner: what park_m must unlock after parking (UNLOCK_* below)
 M_WAITLOCKOBJ = 10  # owner: which object's lock
@@ -97,7 +96,7 @@ S_NMIDLELOCKED = 8
 S_NMSYS = 9          # system Ms (sysmon) not counted by checkdead
 S_MAXMCOUNT = 10     # max_threads
 S_NEWM = 11          # Ms waiting for the template thread to create their OS thread (stack via M_SCHEDLINK)
-S_THREADS_MAX = 12   # peak of running threads (mcount)
+S_THREADS_MAX = 12   # peak of mcount: every M ever started, sysmon included (Go's threads=)
 S_NPIDLE = 16        # atomic
 S_NMSPINNING = 24    # atomic
 S_GFLOCK = 32        # sched.gflock -- the next words under it
@@ -125,25 +124,32 @@ S_RUNSTART_NS = 107  # nanotime when main became runnable (loop: D deadlines)
 S_POOLWORD = 112     # futex word: bumped to hand a new M to a spare thread (threads.py)
 S_NPOOL = 113        # sched lock: spare threads waiting for an M
 
+S_TIMERLOCK = 120    # lock of the timer heap -- the next word under it
+S_TIMERHEAPN = 121   # entries in the timer heap
+S_NTIMERS = 122      # atomic: sleeping Gs, counted until the timer thread has made them runnable
+S_TIMERNOTE = 128    # futex word (sequence): bumped when the earliest timer changes
+S_NETPOLLWAITERS = 136  # atomic: Gs parked on the netpoller
+
 # Header: base offsets of the tables (constant during a run).
-H_ALLP = 120         # PSTRIDE words per P
-H_RUNQ = 121         # RUNQ_MAX slots per P
-H_ALLM = 122         # MSTRIDE words per M
-H_ALLG = 123         # GSTRIDE words per G
-H_GSTK = 124         # H_GSTKDEPTH frames per G
-H_GSTKDEPTH = 125
-H_CHANS = 126        # CSTRIDE words per channel
-H_CHANBUF = 127      # buffer slots of all channels
-H_GROUPS = 128       # WSTRIDE words per wait group
-H_MUTEXES = 129      # XSTRIDE words per mutex
-H_CODE = 130         # 4 words per instruction
-H_DISTS = 131        # 3 words per distribution: kind, p1, p2 (ns; lognormal sigma * 1e9)
-H_POL = 132          # the policy's knobs
-H_MSTATS = 133       # STSTRIDE counters per M
-H_MLAT = 134         # stats.NBUCKETS latency buckets per M
-H_COPRIMES = 135     # [count, coprimes of gomaxprocs...]
-H_END = 136          # size of S
-SCHED_SIZE = 144
+H_ALLP = 144         # PSTRIDE words per P
+H_RUNQ = 145         # RUNQ_MAX slots per P
+H_ALLM = 146         # MSTRIDE words per M
+H_ALLG = 147         # GSTRIDE words per G
+H_GSTK = 148         # H_GSTKDEPTH frames per G
+H_GSTKDEPTH = 149
+H_CHANS = 150        # CSTRIDE words per channel
+H_CHANBUF = 151      # buffer slots of all channels
+H_GROUPS = 152       # WSTRIDE words per wait group
+H_MUTEXES = 153      # XSTRIDE words per mutex
+H_CODE = 154         # 4 words per instruction
+H_DISTS = 155        # 3 words per distribution: kind, p1, p2 (ns; lognormal sigma * 1e9)
+H_POL = 156          # the policy's knobs
+H_MSTATS = 157       # STSTRIDE counters per M
+H_MLAT = 158         # stats.NBUCKETS latency buckets per M
+H_COPRIMES = 159     # [count, coprimes of gomaxprocs...]
+H_TIMERS = 160       # the timer heap: 2 words (when, gp) per sleeping G
+H_END = 161          # size of S
+SCHED_SIZE = 168
 
 FATAL_NONE, FATAL_DEADLOCK, FATAL_TIMEOUT, FATAL_THROW, FATAL_MAXTHREADS, FATAL_MAXG, \
     FATAL_INTERRUPT = range(7)

@@ -15,15 +15,17 @@ from .layout import (
     G_WAITREASON, G_WORKLEFT, M_NEXTP, M_P, M_PARK, M_SCHEDLINK, M_SPINNING, M_WAITLOCKKIND,
     M_WAITLOCKOBJ, P_M, P_STATUS, S_ALLGLEN, S_FATAL, S_FATALARG, S_LOCK, S_MAINSTARTED,
     S_MAXG, S_MAXMCOUNT, S_MCOUNT, S_NEWM, S_NMIDLE, S_NMIDLELOCKED, S_NMSPINNING, S_NMSYS,
-    S_NPIDLE, S_POOLWORD, S_RUNQSIZE, S_SEED, S_STOP, S_TEMPLNOTE, S_THREADS_MAX,
-    ST_GS_CREATED, ST_HANDOFFS, ST_STARTMS, ST_STOPMS, ST_WAKEPS, WAIT_NONE, Gdead, Grunnable,
+    S_NETPOLLWAITERS, S_NPIDLE, S_NTIMERS, S_POOLWORD, S_SYSMONNOTE, S_SYSMONWAIT, S_RUNQSIZE, S_SEED, S_STOP, S_TEMPLNOTE, S_THREADS_MAX,
+    ST_GLOBAL_PUTS, ST_GS_CREATED, ST_HANDOFFS, ST_STARTMS, ST_STOPMS, ST_WAKEPS, WAIT_NONE, Gdead, Grunnable,
     Grunning, Gsyscall, Gwaiting, Pidle, Prunning,
 )
 from .lock import lock, noteclear, notewakeup, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .osdeps import futex_wait, futex_wake
 from .policy import K_EAGER_WAKEUP
-from .runq import gfget, malg, mget, mput_list, newgoid, pidleget, pidleput, runqempty, runqput
+from .runq import (
+    gfget, globrunqput, malg, mget, mput_list, newgoid, pidleget, pidleput, runqempty, runqput,
+)
 
 
 # ---- status and ownership ----------------------------------------------------------------------
@@ -103,6 +105,8 @@ def checkdead(S):
         return
     if run < 0:
         raise RuntimeError("checkdead: inconsistent counts")
+    if load(S, S_NTIMERS) > 0 or load(S, S_NETPOLLWAITERS) > 0:
+        return      # a timer or the network will ready a G (the timer/emulator threads)
     waiting = 0
     for gp in range(1, load(S, S_ALLGLEN) + 1):
         s = load(S, gx(S, gp) + G_STATUS)
@@ -111,6 +115,37 @@ def checkdead(S):
         elif s == Grunnable or s == Grunning or s == Gsyscall:
             raise RuntimeError("checkdead: runnable g")
     fatal(S, FATAL_DEADLOCK, waiting)
+
+
+@core(void(Sarr, i64))
+def incidlelocked(S, v):
+    """Count an M as idle (+1) or running (-1) around retake's CAS, so that the M it retakes
+    from cannot see a false deadlock meanwhile."""
+    lock(S, S_LOCK)
+    S[S_NMIDLELOCKED] += v
+    if v > 0:
+        checkdead(S)
+    unlock(S, S_LOCK)
+
+
+@core(void(Sarr, i64))
+def wake_note(S, note):
+    """notewakeup without its double-wakeup check, for notes that more than one party may
+    wake (sysmon's: wake_sysmon and the end of the run)."""
+    if cas(S, note, 0, 1):
+        futex_wake(S, note, 1)
+
+
+@core(void(Sarr))
+def wake_sysmon(S):
+    """Wake sysmon from its deep sleep, if it is in one (entersyscall_sysmon)."""
+    if load(S, S_SYSMONWAIT) == 0:
+        return
+    lock(S, S_LOCK)
+    if load(S, S_SYSMONWAIT) != 0:
+        store(S, S_SYSMONWAIT, 0)
+        wake_note(S, S_SYSMONNOTE)
+    unlock(S, S_LOCK)
 
 
 @core(void(Sarr, i64))
@@ -134,8 +169,7 @@ def newm(S, pid, spinning):
         fatal(S, FATAL_MAXTHREADS, S[S_MAXMCOUNT])
         return 0
     S[S_MCOUNT] = mid
-    if mid - S[S_NMSYS] > S[S_THREADS_MAX]:
-        S[S_THREADS_MAX] = mid - S[S_NMSYS]
+    S[S_THREADS_MAX] = max(S[S_THREADS_MAX], mid)
     m = mx(S, mid)
     S[m + M_NEXTP] = pid
     S[m + M_SPINNING] = 1 if spinning else 0
@@ -165,6 +199,7 @@ def startm(S, mid, pid, spinning):
     nm = mget(S)
     unlock(S, S_LOCK)
     count(S, mid, ST_STARTMS, 1)
+    wake_sysmon(S)                      # work is back: sysmon leaves its deep sleep
     if nm == 0:
         newm(S, pid, spinning)
         return
@@ -340,3 +375,28 @@ def prepark(S, mid, gp, reason, obj, unlock_kind):
     m = mx(S, mid)
     S[m + M_WAITLOCKKIND] = unlock_kind
     S[m + M_WAITLOCKOBJ] = obj
+
+
+@core(void(Sarr, i64, i64))
+def injectglist(S, mid, glist):
+    """Make a list of waiting Gs (linked through G_SCHEDLINK) runnable on the global queue and
+    start an M for each idle P that can take one.  Called by threads without a P (timers,
+    the netpoller, sysmon)."""
+    if glist == 0:
+        return
+    n = 0
+    lock(S, S_LOCK)
+    while glist != 0:
+        gp = glist
+        g = gx(S, gp)
+        glist = S[g + G_SCHEDLINK]
+        casgstatus(S, gp, Gwaiting, Grunnable)
+        S[g + G_READYTICK] = cputicks()
+        S[g + G_WAITREASON] = WAIT_NONE
+        globrunqput(S, gp)
+        n += 1
+    unlock(S, S_LOCK)
+    count(S, mid, ST_GLOBAL_PUTS, n)
+    while n > 0 and load(S, S_NPIDLE) != 0:
+        startm(S, mid, 0, False)
+        n -= 1

@@ -8,8 +8,10 @@ instead of recursing.
 """
 import numpy as np
 
-from .atomics import cas, cputicks, load, load_relaxed, store, store_relaxed, xadd
-from .interp import WHY_EXIT, WHY_PARK, WHY_PREEMPT, WHY_STOP, WHY_YIELD, run_g, ticks_to_ns
+from .atomics import cputicks, load, load_relaxed, store, store_relaxed, xadd
+from .interp import (
+    WHY_EXIT, WHY_PARK, WHY_PREEMPT, WHY_STOP, WHY_SYSCALL, WHY_YIELD, run_g, ticks_to_ns,
+)
 from .layout import (
     C_LOCK, G_GROUP, G_M, G_PARENT, G_PREEMPT, G_READYTICK, G_WAITSINCE, H_COPRIMES, M_CURG,
     M_FASTRAND, M_NEXTP, M_P, M_PARK, M_SCHEDLINK, M_SPINNING, M_STARTED, M_WAITLOCKKIND,
@@ -18,13 +20,13 @@ from .layout import (
     S_STARTTICK, S_STOP, S_SYSMONNOTE, S_TEMPLNOTE, ST_CPU_NS, ST_FAIRNESS_GETS,
     ST_GLOBAL_PUTS, ST_GS_EXITED, ST_GS_STOLEN, ST_SCHEDULES, ST_SPINNING_TRANSITIONS,
     ST_STEAL_ATTEMPTS, ST_STEALS, UNLOCK_CHAN, UNLOCK_CHILDREN, UNLOCK_GROUP, UNLOCK_MUTEX,
-    W_LOCK, X_SEMALOCK, Gdead, Grunnable, Grunning, Gwaiting,
+    UNLOCK_TIMER, W_LOCK, X_SEMALOCK, S_TIMERLOCK, S_TIMERNOTE, ST_PREEMPTIONS, Gdead, Grunnable,
+    Grunning, Gwaiting,
 )
-from .lock import lock, nanotime, unlock
+from .lock import lock, minimal_timerslack, nanotime, unlock
 from .mem import Sarr, boolean, core, count, cx, gx, i64, knob, latx, mx, pair, px, stx, void, wx, xx
 from .osdeps import (
-    CLOCK_THREAD_CPUTIME_ID, PR_SET_TIMERSLACK, SYS_PRCTL, clock_ns, futex_wait, futex_wake,
-    syscall6,
+    CLOCK_THREAD_CPUTIME_ID, clock_ns, futex_wait, futex_wake,
 )
 from .policy import (
     K_FAIRNESS_TICK, K_INHERIT_TIME, K_SPIN_CAP, K_SPINNING, K_STEAL, K_STEAL_ORDER,
@@ -32,12 +34,14 @@ from .policy import (
 )
 from .proc import (
     acquirep, casgstatus, fatal, gnew, newm, releasep, resetspinning, stopm, stopping,
-    wake_template,
+    wake_note, wake_sysmon, wake_template,
 )
 from .runq import globrunqget, globrunqput, pidleget, pidleput, runqempty, runqget, runqput, \
     runqsteal
 from .stats import hist_record
 from .sync import child_exited, children_commit_park, group_done, release_g
+from .sysmon import newsysmon, sysmon
+from .timers import timerproc
 
 
 # ---- picking a G ------------------------------------------------------------------------------
@@ -244,6 +248,8 @@ def park_m(S, mid, gp):
         unlock(S, wx(S, obj) + W_LOCK)
     elif kind == UNLOCK_MUTEX:
         unlock(S, xx(S, obj) + X_SEMALOCK)
+    elif kind == UNLOCK_TIMER:
+        unlock(S, S_TIMERLOCK)
     elif kind == UNLOCK_CHILDREN:
         if not children_commit_park(S, gp):
             casgstatus(S, gp, Gwaiting, Grunnable)
@@ -292,8 +298,17 @@ def finish(S, mid, gp, why):
         return park_m(S, mid, gp), 1
     if why == WHY_EXIT:
         goexit0(S, mid, gp)
-    elif why == WHY_YIELD or why == WHY_PREEMPT:
+    elif why == WHY_YIELD:
         gosched(S, mid, gp)
+    elif why == WHY_PREEMPT:
+        count(S, mid, ST_PREEMPTIONS, 1)
+        gosched(S, mid, gp)                 # gopreempt_m
+    elif why == WHY_SYSCALL:
+        # exitsyscall0: with an idle P the M runs gp at once, in a new time slice;
+        # without one gp waits on the global queue and the M stops.
+        if S[mx(S, mid) + M_P] != 0:
+            return gp, 0
+        stopm(S, mid)
     return 0, 0
 
 
@@ -304,7 +319,7 @@ def mstart(S, mid):
     """The body of an M's thread: start with the P newm gave it, then schedule until the run
     ends.  Records the thread's CPU time."""
     m = mx(S, mid)
-    syscall6(SYS_PRCTL, PR_SET_TIMERSLACK, 1, 0, 0, 0, 0)
+    minimal_timerslack()
     cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID)
     store(S, m + M_STARTED, 1)
     pid = S[m + M_NEXTP]
@@ -358,6 +373,7 @@ def start_main(S):
     S[S_STARTTICK] = S[gx(S, gp) + G_READYTICK]
     S[S_RUNSTART_NS] = nanotime()
     store(S, S_MAINSTARTED, 1)
+    wake_sysmon(S)
     newm(S, pid, False)
 
 
@@ -374,13 +390,12 @@ def stop_all(S):
     """End the run: every M leaves its loop (parked ones are woken), spare threads return."""
     store(S, S_STOP, 1)
     for mid in range(1, load(S, S_MCOUNT) + 1):
-        park = mx(S, mid) + M_PARK
-        if cas(S, park, 0, 1):
-            futex_wake(S, park, 1)
+        wake_note(S, mx(S, mid) + M_PARK)
+    wake_note(S, S_SYSMONNOTE)
     xadd(S, S_POOLWORD, 1)
     futex_wake(S, S_POOLWORD, 1 << 30)
-    if cas(S, S_SYSMONNOTE, 0, 1):
-        futex_wake(S, S_SYSMONNOTE, 1)
+    xadd(S, S_TIMERNOTE, 1)
+    futex_wake(S, S_TIMERNOTE, 1)
 
 
 @core(void(Sarr, i64, i64))
@@ -390,4 +405,5 @@ def fatal_from_outside(S, code, arg):
 
 # What the Python side calls: compiled (or loaded) up front by runtime.load_core, before any
 # thread starts, so no M ever waits for the compiler.
-ENTRY_POINTS = (spare_thread, start_main, template_wait, stop_all, fatal_from_outside)
+ENTRY_POINTS = (spare_thread, start_main, template_wait, stop_all, fatal_from_outside,
+                sysmon, newsysmon, timerproc)

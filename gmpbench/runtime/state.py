@@ -83,6 +83,7 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
         (L.H_COPRIMES, len(cop)),
+        (L.H_TIMERS, 2 * (max_gs + 1)),
     ]
     bases, end = {}, L.SCHED_SIZE
     for h, n in sizes:
@@ -91,6 +92,8 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     S = aligned_zeros(end)
     for h, b in bases.items():
         S[h] = b
+    assert all(S[h] >= L.SCHED_SIZE for h in range(L.H_ALLP, L.H_END) if h != L.H_GSTKDEPTH), \
+        "a table of layout.py has no region in new_state"
     S[L.H_GSTKDEPTH] = depth
     S[L.H_END] = end
     S[S[L.H_CODE]:S[L.H_CODE] + code.size] = code.ravel()

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import layout as L
+from ..workload import ops
+from .policy import K_SYSMON
 from .stats import NBUCKETS
 from .state import new_state, rows, table
 
@@ -64,6 +66,7 @@ class _Run:
     def __init__(self, program, procs, knobs, timeout, max_threads, max_gs, seed, schedtrace,
                  out):
         self.program = program
+        self.knobs = knobs
         self.timeout = timeout
         self.S = new_state(program, procs, knobs, max_threads, max_gs, seed)
         self.threads: list[threading.Thread] = []
@@ -75,32 +78,43 @@ class _Run:
         self.core = _core()
 
     # -- threads --------------------------------------------------------------------------------
-    def _thread_body(self):
-        try:
-            self.core.spare_thread(self.S)
-        except BaseException as e:      # an invariant failed inside the core: stop everyone
-            self.errors.append(f"{type(e).__name__}: {e}")
-            self.core.fatal_from_outside(self.S, L.FATAL_THROW, 0)
-            self.core.stop_all(self.S)
-
-    def _spawn_spare(self):
-        t = threading.Thread(target=self._thread_body, name=f"gmpbench-m{len(self.threads)}",
-                             daemon=True)
+    def _start_thread(self, name, body, *args):
+        def guarded():
+            try:
+                body(self.S, *args)
+            except BaseException as e:  # an invariant failed inside the core: stop everyone
+                self.errors.append(f"{type(e).__name__}: {e}")
+                self.core.fatal_from_outside(self.S, L.FATAL_THROW, 0)
+                self.core.stop_all(self.S)
+        t = threading.Thread(target=guarded, name=name, daemon=True)
         self.threads.append(t)
         t.start()
+
+    def _spawn_spare(self):
+        self._start_thread(f"gmpbench-m{len(self.threads)}", self.core.spare_thread)
+
+    def _start_system_threads(self):
+        """sysmon (an M without a P, as in Go) and, for workloads that sleep, the timer thread
+        (not an M)."""
+        if self.knobs[K_SYSMON]:
+            self._start_thread("gmpbench-sysmon", self.core.sysmon, self.core.newsysmon(self.S))
+        if (self.program.code[:, 0] == ops.SLEEP).any():
+            self._start_thread("gmpbench-timers", self.core.timerproc)
+        self.system_threads = len(self.threads)
 
     def _replenish(self):
         """Keep SPARES threads ready: those not yet an M are parked or on their way."""
         S = self.S
         while True:
-            spares = len(self.threads) - int(S[L.S_MCOUNT]) + int(S[L.S_NEWM] != 0)
-            if spares >= SPARES or len(self.threads) >= S[L.S_MAXMCOUNT] + SPARES:
+            spares = len(self.threads) - self.system_threads - int(S[L.S_MCOUNT] - S[L.S_NMSYS])
+            if spares >= SPARES or S[L.S_MCOUNT] + spares >= S[L.S_MAXMCOUNT]:
                 return
             self._spawn_spare()
 
     # -- the run --------------------------------------------------------------------------------
     def run(self) -> RunResult:
         S = sc = self.S
+        self._start_system_threads()
         for _ in range(SPARES):
             self._spawn_spare()
         while sc[L.S_NPOOL] < SPARES:           # thread start-up is outside the measurement

@@ -1,0 +1,131 @@
+"""System calls: entersyscall, entersyscallblock, exitsyscall and its fast paths, exitsyscall0.
+
+A G in a syscall keeps its M, and the M keeps a claim on its P (m.p) while the P sits in
+_Psyscall with no M (p.m = 0).  Whoever CASes the P out of _Psyscall owns it: the returning M
+(exitsyscallfast) or sysmon's retake (then handoffp gives it to another M).  P_SYSCALLTICK
+counts syscalls and retakes, so a returning M can tell whether its P was taken meanwhile and
+sysmon can tell a long syscall from a series of short ones.
+"""
+from .atomics import cas, cputicks, load, store
+from .layout import (
+    G_READYTICK, Gsyscall, Grunnable, Grunning, M_P, M_SYSCALLTICK, P_M, P_STATUS, P_SYSCALLTICK,
+    Prunning, Psyscall, S_LOCK, S_PIDLE, ST_SYSCALL_FAST_EXITS, ST_SYSCALL_SLOW_EXITS,
+    ST_SYSCALLS,
+)
+from .lock import lock, unlock
+from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
+from .osdeps import nanosleep
+from .policy import K_SYSCALL_FASTPATH
+from .proc import acquirep, casgstatus, handoffp, releasep, stopping, wake_sysmon
+from .runq import globrunqput, pidleget
+
+SYSCALL_SLICE_NS = 50_000_000   # a long syscall is made of real sleeps of at most this
+
+
+@core(void(Sarr, i64, i64))
+def entersyscall(S, mid, gp):
+    """gp enters a syscall: its P goes to _Psyscall, still claimed by this M (m.p), so sysmon
+    may retake it if the call lasts."""
+    m = mx(S, mid)
+    p = px(S, S[m + M_P])
+    count(S, mid, ST_SYSCALLS, 1)
+    casgstatus(S, gp, Grunning, Gsyscall)
+    wake_sysmon(S)                      # sysmon must watch this P now
+    S[m + M_SYSCALLTICK] = S[p + P_SYSCALLTICK]
+    S[p + P_M] = 0
+    store(S, p + P_STATUS, Psyscall)
+
+
+@core(void(Sarr, i64, i64))
+def entersyscallblock(S, mid, gp):
+    """The same for a call known to block: hand the P off at once."""
+    m = mx(S, mid)
+    p = px(S, S[m + M_P])
+    count(S, mid, ST_SYSCALLS, 1)
+    S[m + M_SYSCALLTICK] = S[p + P_SYSCALLTICK]
+    S[p + P_SYSCALLTICK] += 1
+    casgstatus(S, gp, Grunning, Gsyscall)
+    handoffp(S, mid, releasep(S, mid))
+
+
+@core(void(Sarr, i64))
+def blocking_call(S, ns):
+    """The system call itself: real nanosleeps adding up to ns (in slices, so that the end of a
+    run is never held up for long)."""
+    while ns > 0 and not stopping(S):
+        step = min(ns, SYSCALL_SLICE_NS)
+        nanosleep(step)
+        ns -= step
+
+
+@core(boolean(Sarr, i64))
+def exitsyscallfast(S, mid):
+    """Get a P back without the scheduler: our own P if it is still in _Psyscall (nobody
+    retook it), else any idle P.  True on success (the M then holds a P)."""
+    m = mx(S, mid)
+    oldp = S[m + M_P]
+    if oldp != 0:
+        p = px(S, oldp)
+        if load(S, p + P_STATUS) == Psyscall and cas(S, p + P_STATUS, Psyscall, Prunning):
+            S[p + P_M] = mid            # exitsyscallfast_reacquired
+            if S[m + M_SYSCALLTICK] != S[p + P_SYSCALLTICK]:
+                S[p + P_SYSCALLTICK] += 1
+            return True
+    S[m + M_P] = 0
+    if load(S, S_PIDLE) != 0:          # exitsyscallfast_pidle
+        lock(S, S_LOCK)
+        pid = pidleget(S)
+        unlock(S, S_LOCK)
+        if pid != 0:
+            wake_sysmon(S)
+            acquirep(S, mid, pid)
+            return True
+    return False
+
+
+@core(void(Sarr, i64))
+def give_up_p(S, mid):
+    """With the fast path disabled: release a P still in _Psyscall as a retake would."""
+    m = mx(S, mid)
+    oldp = S[m + M_P]
+    if oldp != 0:
+        p = px(S, oldp)
+        if cas(S, p + P_STATUS, Psyscall, Prunning):
+            S[p + P_M] = mid
+            S[p + P_SYSCALLTICK] += 1
+            handoffp(S, mid, releasep(S, mid))
+    S[m + M_P] = 0
+
+
+@core(boolean(Sarr, i64, i64))
+def exitsyscall(S, mid, gp):
+    """gp's syscall returned.  True: the M holds a P and gp runs on (the fast path).  False: gp
+    went through exitsyscall0 -- it is runnable, and this M holds a P only if it found an idle
+    one (then it runs gp next), else gp is on the global queue and the M must stop."""
+    if knob(S, K_SYSCALL_FASTPATH) != 0 and exitsyscallfast(S, mid):
+        p = px(S, S[mx(S, mid) + M_P])
+        S[p + P_SYSCALLTICK] += 1
+        casgstatus(S, gp, Gsyscall, Grunning)
+        count(S, mid, ST_SYSCALL_FAST_EXITS, 1)
+        return True
+    if knob(S, K_SYSCALL_FASTPATH) == 0:
+        give_up_p(S, mid)
+    exitsyscall0(S, mid, gp)
+    return False
+
+
+@core(void(Sarr, i64, i64))
+def exitsyscall0(S, mid, gp):
+    """exitsyscall's slow path: gp becomes runnable; take an idle P to run it, or queue it
+    globally (the caller then stops this M)."""
+    count(S, mid, ST_SYSCALL_SLOW_EXITS, 1)
+    casgstatus(S, gp, Gsyscall, Grunnable)
+    S[gx(S, gp) + G_READYTICK] = cputicks()
+    lock(S, S_LOCK)
+    pid = pidleget(S)
+    if pid == 0:
+        globrunqput(S, gp)
+    unlock(S, S_LOCK)
+    if pid != 0:
+        wake_sysmon(S)
+        acquirep(S, mid, pid)

@@ -1,0 +1,142 @@
+"""sysmon: the system monitor thread -- retake of Ps blocked in syscalls, preemption of Gs that
+run too long, deep sleep while every P is idle (proc.go's sysmon, retake, preemptone).
+
+sysmon runs on an M of its own without a P (counted in sched.nmsys so checkdead ignores it).
+It sleeps 20 µs between rounds, doubling after 1 ms without work up to 10 ms.  Per P it keeps
+the sysmontick snapshot (P_SM_*): a P whose schedtick (syscalltick) has not moved since the
+previous round has been running one G (been in one syscall) for the whole interval.
+"""
+from .atomics import cas, load, load_relaxed, store
+from .layout import (
+    G_PREEMPT, M_CURG, P_M, P_SCHEDTICK, P_SM_SCHEDTICK, P_SM_SCHEDWHEN, P_SM_SYSCALLTICK,
+    P_SM_SYSCALLWHEN, P_STATUS, P_SYSCALLTICK, Pidle, Prunning, Psyscall, S_LOCK, S_MCOUNT,
+    S_NMSPINNING, S_NMSYS, S_NPIDLE, S_NPROCS, S_SYSMONNOTE, S_SYSMONWAIT, S_THREADS_MAX,
+    ST_RETAKES,
+)
+from .lock import lock, minimal_timerslack, nanotime, noteclear, notetsleep, unlock
+from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
+from .osdeps import nanosleep
+from .policy import K_PREEMPT_MS, K_RETAKE_AFTER_US
+from .proc import handoffp, incidlelocked, stopping
+from .runq import runqempty
+
+SYSMON_MIN_DELAY_US = 20
+SYSMON_MAX_DELAY_US = 10_000
+SYSMON_IDLE_ROUNDS = 50          # ~1 ms of 20 µs rounds before the sleep starts doubling
+SYSMON_DEEP_SLEEP_NS = 100_000_000  # Go: forcegcperiod/2; shorter here so a run ends promptly
+SYSCALL_RETAKE_GRACE_NS = 10_000_000
+
+
+@core(i64(Sarr))
+def newsysmon(S):
+    """Allocate sysmon's M (before main starts); returns its id."""
+    lock(S, S_LOCK)
+    mid = S[S_MCOUNT] + 1
+    S[S_MCOUNT] = mid
+    S[S_NMSYS] += 1
+    S[S_THREADS_MAX] = max(S[S_THREADS_MAX], mid)
+    unlock(S, S_LOCK)
+    return mid
+
+
+@core(boolean(Sarr, i64))
+def preemptone(S, pid):
+    """Ask the G running on pid to stop at its next preemption point (best effort)."""
+    m = S[px(S, pid) + P_M]
+    if m == 0:
+        return False
+    gp = load(S, mx(S, m) + M_CURG)
+    if gp == 0:
+        return False
+    store(S, gx(S, gp) + G_PREEMPT, 1)
+    return True
+
+
+@core(boolean(Sarr, i64, i64, i64))
+def retake_syscall(S, mid, pid, now):
+    """Retake pid if it has been in one syscall for a whole sysmon tick -- unless nothing else
+    wants it: its queue is empty, other Ms spin or Ps idle, and it has waited under 10 ms."""
+    p = px(S, pid)
+    t = S[p + P_SYSCALLTICK]
+    if S[p + P_SM_SYSCALLTICK] != t:
+        S[p + P_SM_SYSCALLTICK] = t
+        S[p + P_SM_SYSCALLWHEN] = now
+        return False
+    if now - S[p + P_SM_SYSCALLWHEN] < knob(S, K_RETAKE_AFTER_US) * 1000:
+        return False
+    if runqempty(S, pid) and load(S, S_NMSPINNING) + load(S, S_NPIDLE) > 0 and \
+            S[p + P_SM_SYSCALLWHEN] + SYSCALL_RETAKE_GRACE_NS > now:
+        return False
+    # Count ourselves running before the CAS, so the M we retake from cannot return, go
+    # idle and report a deadlock in between.
+    incidlelocked(S, -1)
+    took = cas(S, p + P_STATUS, Psyscall, Pidle)
+    if took:
+        count(S, mid, ST_RETAKES, 1)
+        S[p + P_SYSCALLTICK] += 1
+        handoffp(S, mid, pid)
+    incidlelocked(S, 1)
+    return took
+
+
+@core(void(Sarr, i64, i64))
+def preempt_long(S, pid, now):
+    """Preempt the G on pid if it has run for a whole time slice (forcePreemptNS)."""
+    p = px(S, pid)
+    t = load_relaxed(S, p + P_SCHEDTICK)
+    if S[p + P_SM_SCHEDTICK] != t:
+        S[p + P_SM_SCHEDTICK] = t
+        S[p + P_SM_SCHEDWHEN] = now
+        return
+    slice_ns = knob(S, K_PREEMPT_MS) * 1_000_000
+    if slice_ns > 0 and S[p + P_SM_SCHEDWHEN] + slice_ns <= now:
+        preemptone(S, pid)
+
+
+@core(i64(Sarr, i64, i64))
+def retake(S, mid, now):
+    """One sysmon round over every P; returns how many Ps were retaken from syscalls."""
+    n = 0
+    for pid in range(1, S[S_NPROCS] + 1):
+        s = load(S, px(S, pid) + P_STATUS)
+        if s == Psyscall:
+            if retake_syscall(S, mid, pid, now):
+                n += 1
+        elif s == Prunning:
+            preempt_long(S, pid, now)
+    return n
+
+
+@core(void(Sarr))
+def sysmon_deep_sleep(S):
+    """Every P is idle: sleep until work returns (wake_sysmon) instead of polling."""
+    lock(S, S_LOCK)
+    if load(S, S_NPIDLE) == S[S_NPROCS] and not stopping(S):
+        store(S, S_SYSMONWAIT, 1)
+        unlock(S, S_LOCK)
+        notetsleep(S, S_SYSMONNOTE, SYSMON_DEEP_SLEEP_NS)
+        lock(S, S_LOCK)
+        store(S, S_SYSMONWAIT, 0)
+        noteclear(S, S_SYSMONNOTE)
+    unlock(S, S_LOCK)
+
+
+@core(void(Sarr, i64))
+def sysmon(S, mid):
+    minimal_timerslack()
+    idle = 0
+    delay = SYSMON_MIN_DELAY_US
+    while not stopping(S):
+        if idle == 0:
+            delay = SYSMON_MIN_DELAY_US
+        elif idle > SYSMON_IDLE_ROUNDS:
+            delay = min(2 * delay, SYSMON_MAX_DELAY_US)
+        nanosleep(delay * 1000)
+        if load(S, S_NPIDLE) == S[S_NPROCS]:
+            sysmon_deep_sleep(S)
+            idle = 0
+            continue
+        if retake(S, mid, nanotime()) != 0:
+            idle = 0
+        else:
+            idle += 1

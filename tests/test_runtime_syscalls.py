@@ -1,0 +1,134 @@
+"""System calls, sysmon (retake, preemption), sleep and thread limits, end to end."""
+import io
+import re
+
+import pytest
+
+from gmpbench.runtime.policy import knobs
+from gmpbench.runtime.threads import RunError, run_program
+
+from util import compile_file, compile_text
+
+
+def run(prog, procs, policy="baseline", **kw):
+    kw.setdefault("timeout", 60.0)
+    return run_program(prog, procs, knobs(policy), **kw)
+
+
+BLOCKER = """
+name: blocker
+groups: [workers]
+main:
+  - go: blocker
+  - go: {fn: worker, n: 4, group: workers}
+  - wait: workers
+functions:
+  blocker:
+    - syscall: 400ms
+  worker:
+    - work: 1ms
+"""
+
+
+def test_long_syscall_does_not_hold_back_its_p(core, tmp_path):
+    """At procs=1 the workers are queued behind a G that blocks for 400 ms in a syscall;
+    sysmon retakes the P and hands it to another M, so they finish long before it returns."""
+    _, prog, _ = compile_text(tmp_path, BLOCKER)
+    r = run(prog, 1)
+    assert r.counters["retakes"] >= 1 and r.counters["handoffs"] >= 1
+    assert r.wall_time < 0.5 * 0.4
+    assert r.threads_max >= 3                   # the blocked M, the one running workers, sysmon
+
+
+HOG = """
+name: hog
+groups: [others]
+main:
+  - go: {fn: other, group: others}
+  - go: hog
+  - wait: others
+functions:
+  hog:
+    - work: 100ms
+  other:
+    - work: 10us
+"""
+
+
+def test_cpu_hog_is_preempted(core, tmp_path):
+    """A G burning 100 ms at procs=1 runs first (runnext) but is preempted after its 10 ms time
+    slice, so the other G does not wait for it to finish."""
+    _, prog, _ = compile_text(tmp_path, HOG)
+    r = run(prog, 1)
+    assert r.counters["preemptions"] >= 1
+    assert r.wall_time < 0.5 * 0.1             # a few 10 ms slices at most, not the whole 100 ms
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_syscall_heavy_enters_and_exits_each_syscall_once(core, procs):
+    wl, prog, case = compile_file("workloads/syscall-heavy.yaml", iters=50)
+    r = run(prog, procs)
+    c = r.counters
+    assert c["syscalls"] == wl.ops_value(case)
+    assert c["syscall_fast_exits"] + c["syscall_slow_exits"] == c["syscalls"]
+    assert c["gs_exited"] == c["gs_created"] == 64 + 1
+
+
+BLOCKING = """
+name: blocking
+max_threads: MAXT
+main:
+  - go: {fn: sleeper, n: 8}
+  - wait: children
+functions:
+  sleeper:
+    - syscall: {dur: 30ms, block: true}
+"""
+
+
+def test_blocked_gs_need_more_threads_than_procs(core, tmp_path):
+    wl, prog, _ = compile_text(tmp_path, BLOCKING.replace("MAXT", "100"))
+    r = run(prog, 1, max_threads=wl.max_threads)
+    assert r.counters["syscalls"] == 8
+    assert r.threads_max >= 8 + 1               # every sleeper holds an M, plus sysmon
+    assert r.counters["handoffs"] >= 8          # entersyscallblock hands its P off at once
+
+
+def test_running_out_of_threads_is_a_clear_error(core, tmp_path):
+    wl, prog, _ = compile_text(tmp_path, BLOCKING.replace("MAXT", "5"))
+    assert wl.max_threads == 5
+    with pytest.raises(RunError) as e:
+        run(prog, 1, max_threads=wl.max_threads)
+    assert e.value.kind == "maxthreads"
+    assert "thread exhaustion" in str(e.value) and "5" in str(e.value)
+
+
+SLEEPERS = """
+name: sleepers
+main:
+  - go: {fn: sleeper, n: 500}
+  - sleep: 20ms
+  - wait: children
+functions:
+  sleeper:
+    - sleep: {uniform: [0, 5ms]}
+    - work: 1us
+"""
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_sleep_wakes_every_g_and_never_early(core, tmp_path, procs):
+    _, prog, _ = compile_text(tmp_path, SLEEPERS)
+    r = run(prog, procs)
+    assert r.gs_live == 0 and r.counters["gs_exited"] == 501
+    assert r.wall_time >= 0.020                 # main's own sleep cannot end early
+
+
+def test_schedtrace_prints_go_lines(core):
+    _, prog, _ = compile_file("workloads/syscall-heavy.yaml", iters=100)
+    out = io.StringIO()
+    run(prog, 2, schedtrace=0.01, out=out)
+    lines = out.getvalue().splitlines()
+    pat = re.compile(r"^SCHED \d+ms: gomaxprocs=2 idleprocs=\d+ threads=\d+ "
+                     r"spinningthreads=\d+ idlethreads=\d+ runqueue=\d+ \[\d+ \d+\]$")
+    assert lines and all(pat.match(line) for line in lines), lines[:3]
