@@ -11,9 +11,10 @@ import numpy as np
 from ..workload import ops
 from .atomics import cputicks, load_relaxed
 from .chan import chanrecv, chansend
-from .layout import G_PC, G_PREEMPT, G_RNG, G_SP, G_WORKLEFT, S_RUNSTART_NS, S_TSC_PER_NS_Q20
+from .layout import G_NETSTATE, G_PC, G_PREEMPT, G_RNG, G_SP, G_WORKLEFT, S_RUNSTART_NS, S_TSC_PER_NS_Q20
 from .lock import nanotime
 from .mem import Sarr, codex, core, distx, f64, gx, i64, stkx
+from .netpoll import netwait_finish, netwait_start
 from .proc import newproc, stopping
 from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
 from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
@@ -213,6 +214,12 @@ def run_g(S, mid, gp):
             if not exitsyscall(S, mid, gp):
                 S[g + G_PC] = pc
                 return WHY_SYSCALL
+        elif op == ops.NETWAIT:
+            if S[g + G_NETSTATE] == 0 and netwait_start(S, mid, gp, sample(S, g, a)):
+                S[g + G_PC] = pc                # resumes here, ready: netwait_finish
+                return WHY_PARK
+            netwait_finish(S, mid, gp)
+            pc += 1
         elif op == ops.SLEEP:
             pc += 1
             ns = sample(S, g, a)

@@ -36,6 +36,10 @@ G_RNG = 15         # owner: xorshift state for sampled durations
 G_FUNC = 16        # function id it started in (for dumps)
 G_WAITSINCE = 17   # cputicks when it blocked (for dumps)
 G_WHEN = 18        # timer lock: when its `sleep` ends (ns, nanotime)
+G_PDRG = 19        # atomic: its connection's pollDesc.rg -- 0, PD_READY, PD_WAIT or the G itself
+G_CONNFD = 20      # owner: the eventfd of its connection (0: none yet); the connection id is gp
+G_NETDUE = 21      # owner: when the pending readiness is due (ns, nanotime)
+G_NETSTATE = 22    # owner: 1 while a `netwait` waits for readiness
 GSTRIDE = 24
 
 WAIT_NONE, WAIT_CHANSEND, WAIT_CHANRECV, WAIT_CHILDREN, WAIT_GROUP, WAIT_MUTEX, WAIT_SLEEP, \
@@ -55,10 +59,12 @@ M_FASTRAND = 8     # owner: xorshift state for steal order
 M_WAITLOCKKIND = 9  # owner: what park_m must unlock after parking (UNLOCK_* below)
 M_WAITLOCKOBJ = 10  # owner: which object's lock
 M_STARTED = 11     # atomic: the thread entered mstart (1) / left it (2)
+M_SCRATCH = 12     # owner: 2 words of buffer for the M's own syscalls (eventfd, epoll_ctl)
 M_PARK = 16        # futex note: stopm sleeps here, startm wakes (own cache line)
 MSTRIDE = 24
 
-UNLOCK_NONE, UNLOCK_CHAN, UNLOCK_GROUP, UNLOCK_MUTEX, UNLOCK_CHILDREN, UNLOCK_TIMER = range(6)
+UNLOCK_NONE, UNLOCK_CHAN, UNLOCK_GROUP, UNLOCK_MUTEX, UNLOCK_CHILDREN, UNLOCK_TIMER, UNLOCK_NETPOLL = \
+    range(7)
 
 # ---- P: a processor (table allp[pid]; its ring buffer is runq[pid]) ----------------------------
 Pidle, Prunning, Psyscall, Pgcstop, Pdead = 0, 1, 2, 3, 4
@@ -129,27 +135,36 @@ S_TIMERHEAPN = 121   # entries in the timer heap
 S_NTIMERS = 122      # atomic: sleeping Gs, counted until the timer thread has made them runnable
 S_TIMERNOTE = 128    # futex word (sequence): bumped when the earliest timer changes
 S_NETPOLLWAITERS = 136  # atomic: Gs parked on the netpoller
+S_EPFD = 137         # the epoll instance (set before the run)
+S_BREAKFD = 138      # eventfd in the epoll set that wakes a blocked netpoll (netpollBreak)
+S_NETSCRATCH = 139   # 2 words: the network emulator's syscall buffer
+S_NETLOCK = 152      # lock of the network emulator's heap of due readiness -- next word under it
+S_NETHEAPN = 153
+S_NETNOTE = 160      # futex word (sequence): bumped when the earliest due readiness changes
 
 # Header: base offsets of the tables (constant during a run).
-H_ALLP = 144         # PSTRIDE words per P
-H_RUNQ = 145         # RUNQ_MAX slots per P
-H_ALLM = 146         # MSTRIDE words per M
-H_ALLG = 147         # GSTRIDE words per G
-H_GSTK = 148         # H_GSTKDEPTH frames per G
-H_GSTKDEPTH = 149
-H_CHANS = 150        # CSTRIDE words per channel
-H_CHANBUF = 151      # buffer slots of all channels
-H_GROUPS = 152       # WSTRIDE words per wait group
-H_MUTEXES = 153      # XSTRIDE words per mutex
-H_CODE = 154         # 4 words per instruction
-H_DISTS = 155        # 3 words per distribution: kind, p1, p2 (ns; lognormal sigma * 1e9)
-H_POL = 156          # the policy's knobs
-H_MSTATS = 157       # STSTRIDE counters per M
-H_MLAT = 158         # stats.NBUCKETS latency buckets per M
-H_COPRIMES = 159     # [count, coprimes of gomaxprocs...]
-H_TIMERS = 160       # the timer heap: 2 words (when, gp) per sleeping G
-H_END = 161          # size of S
-SCHED_SIZE = 168
+H_ALLP = 200         # PSTRIDE words per P
+H_RUNQ = 201         # RUNQ_MAX slots per P
+H_ALLM = 202         # MSTRIDE words per M
+H_ALLG = 203         # GSTRIDE words per G
+H_GSTK = 204         # H_GSTKDEPTH frames per G
+H_GSTKDEPTH = 205
+H_CHANS = 206        # CSTRIDE words per channel
+H_CHANBUF = 207      # buffer slots of all channels
+H_GROUPS = 208       # WSTRIDE words per wait group
+H_MUTEXES = 209      # XSTRIDE words per mutex
+H_CODE = 210         # 4 words per instruction
+H_DISTS = 211        # 3 words per distribution: kind, p1, p2 (ns; lognormal sigma * 1e9)
+H_POL = 212          # the policy's knobs
+H_MSTATS = 213       # STSTRIDE counters per M
+H_MLAT = 214         # stats.NBUCKETS latency buckets per M
+H_COPRIMES = 215     # [count, coprimes of gomaxprocs...]
+H_TIMERS = 216       # the timer heap: 2 words (when, gp) per sleeping G
+H_NETHEAP = 217      # the network emulator's heap: 2 words (due, gp) per waiting connection
+H_MEVENTS = 218      # EVENTS_WORDS per M: epoll_wait's event buffer
+H_MNETLAT = 219      # stats.NBUCKETS per M: readiness due -> G running latency
+H_END = 220          # size of S
+SCHED_SIZE = 232
 
 FATAL_NONE, FATAL_DEADLOCK, FATAL_TIMEOUT, FATAL_THROW, FATAL_MAXTHREADS, FATAL_MAXG, \
     FATAL_INTERRUPT = range(7)
@@ -198,8 +213,16 @@ COUNTERS = (
  ST_WAKEPS, ST_STARTMS, ST_STOPMS, ST_SPINNING_TRANSITIONS, ST_HANDOFFS, ST_RETAKES,
  ST_PREEMPTIONS, ST_SYSCALLS, ST_SYSCALL_FAST_EXITS, ST_SYSCALL_SLOW_EXITS, ST_NETPOLL_CALLS,
  ST_NETPOLL_GS, ST_THREADS_MAX) = range(len(COUNTERS))
-ST_NETPOLL_BLOCKING = len(COUNTERS)      # extra figures beyond spec §5
-ST_CPU_NS = ST_NETPOLL_BLOCKING + 1      # thread CPU time of the M over the run
-EXTRA_COUNTERS = ("netpoll_blocking_calls", "cpu_ns")
+# extra figures beyond spec §5
+EXTRA_COUNTERS = ("netpoll_blocking_calls", "cpu_ns", "netpoll_gs_nonblocking",
+                  "netpoll_gs_blocking", "netpoll_gs_sysmon", "netwaits", "netwait_ready_early")
+(ST_NETPOLL_BLOCKING, ST_CPU_NS, ST_NETPOLL_GS_NONBLOCKING, ST_NETPOLL_GS_BLOCKING,
+ ST_NETPOLL_GS_SYSMON, ST_NETWAITS, ST_NETWAIT_EARLY) = range(len(COUNTERS),
+                                                             len(COUNTERS) + len(EXTRA_COUNTERS))
 STSTRIDE = 32
 
+
+PD_READY = -1      # pollDesc.rg: readiness arrived and nobody consumed it
+PD_WAIT = -2       # pollDesc.rg: a G is about to park on it
+EVENTS_MAX = 128   # epoll events per netpoll call
+EVENTS_WORDS = EVENTS_MAX * 12 // 8  # epoll_event is 12 packed bytes

@@ -14,7 +14,7 @@ from numba.core.registry import CPUDispatcher
 
 from .layout import (
     CSTRIDE, GSTRIDE, H_ALLG, H_ALLM, H_ALLP, H_CHANS, H_CODE, H_DISTS, H_GROUPS, H_GSTK,
-    H_GSTKDEPTH, H_MLAT, H_MSTATS, H_MUTEXES, H_POL, H_RUNQ, MSTRIDE, PSTRIDE, RUNQ_MAX,
+    H_GSTKDEPTH, H_MLAT, H_MNETLAT, H_MSTATS, H_MUTEXES, H_POL, H_RUNQ, MSTRIDE, PSTRIDE, RUNQ_MAX,
     STSTRIDE, WSTRIDE, XSTRIDE,
 )
 from .stats import NBUCKETS
@@ -101,6 +101,11 @@ def stx(S, mid):
 @core(i64(Sarr, i64))
 def latx(S, mid):
     return S[H_MLAT] + mid * NBUCKETS
+
+
+@core(i64(Sarr, i64))
+def netlatx(S, mid):
+    return S[H_MNETLAT] + mid * NBUCKETS
 
 
 @core(i64(Sarr, i64))

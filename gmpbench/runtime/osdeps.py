@@ -138,3 +138,24 @@ def clock_ns(typingctx, clock_id):
         nsec = builder.load(builder.gep(ts, [zero, ir.Constant(ir.IntType(32), 1)]))
         return builder.add(builder.mul(sec, _I64(1_000_000_000)), nsec)
     return sig, codegen
+
+
+@intrinsic
+def addressof(typingctx, a, i):
+    """The address of a[i], for system calls that read or fill a buffer in S."""
+    sig = types.int64(a, i)
+
+    def codegen(context, builder, sig, args):
+        arr = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], arr, [args[1]],
+                                       wraparound=False)
+        return builder.ptrtoint(ptr, _I64)
+    return sig, codegen
+
+
+EFD_NONBLOCK = 0o4000
+EFD_CLOEXEC = 0o2000000
+EPOLL_CLOEXEC = 0o2000000
+EPOLL_CTL_ADD = 1
+EPOLLIN = 0x1
+EPOLLET = 1 << 31

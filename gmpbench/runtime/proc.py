@@ -15,7 +15,7 @@ from .layout import (
     G_WAITREASON, G_WORKLEFT, M_NEXTP, M_P, M_PARK, M_SCHEDLINK, M_SPINNING, M_WAITLOCKKIND,
     M_WAITLOCKOBJ, P_M, P_STATUS, S_ALLGLEN, S_FATAL, S_FATALARG, S_LOCK, S_MAINSTARTED,
     S_MAXG, S_MAXMCOUNT, S_MCOUNT, S_NEWM, S_NMIDLE, S_NMIDLELOCKED, S_NMSPINNING, S_NMSYS,
-    S_NETPOLLWAITERS, S_NPIDLE, S_NTIMERS, S_POOLWORD, S_SYSMONNOTE, S_SYSMONWAIT, S_RUNQSIZE, S_SEED, S_STOP, S_TEMPLNOTE, S_THREADS_MAX,
+    S_EPFD, S_LASTPOLL, S_NETPOLLWAITERS, S_NPIDLE, S_NPROCS, S_NTIMERS, S_POOLWORD, S_SYSMONNOTE, S_SYSMONWAIT, S_RUNQSIZE, S_SEED, S_STOP, S_TEMPLNOTE, S_THREADS_MAX,
     ST_GLOBAL_PUTS, ST_GS_CREATED, ST_HANDOFFS, ST_STARTMS, ST_STOPMS, ST_WAKEPS, WAIT_NONE, Gdead, Grunnable,
     Grunning, Gsyscall, Gwaiting, Pidle, Prunning,
 )
@@ -276,6 +276,11 @@ def handoffp(S, mid, pid):
         return
     lock(S, S_LOCK)
     if S[S_RUNQSIZE] != 0:
+        unlock(S, S_LOCK)
+        startm(S, mid, pid, False)
+        return
+    # The last running P, and nobody polls the network: start an M that will.
+    if S[S_EPFD] != 0 and load(S, S_NPIDLE) == S[S_NPROCS] - 1 and load(S, S_LASTPOLL) != 0:
         unlock(S, S_LOCK)
         startm(S, mid, pid, False)
         return

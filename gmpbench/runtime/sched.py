@@ -8,41 +8,152 @@ instead of recursing.
 """
 import numpy as np
 
-from .atomics import cputicks, load, load_relaxed, store, store_relaxed, xadd
+from .atomics import cputicks, load, load_relaxed, store, store_relaxed, xadd, xchg
 from .interp import (
-    WHY_EXIT, WHY_PARK, WHY_PREEMPT, WHY_STOP, WHY_SYSCALL, WHY_YIELD, run_g, ticks_to_ns,
+    WHY_EXIT,
+    WHY_PARK,
+    WHY_PREEMPT,
+    WHY_STOP,
+    WHY_SYSCALL,
+    WHY_YIELD,
+    run_g,
+    ticks_to_ns,
 )
 from .layout import (
-    C_LOCK, G_GROUP, G_M, G_PARENT, G_PREEMPT, G_READYTICK, G_WAITSINCE, H_COPRIMES, M_CURG,
-    M_FASTRAND, M_NEXTP, M_P, M_PARK, M_SCHEDLINK, M_SPINNING, M_STARTED, M_WAITLOCKKIND,
-    M_WAITLOCKOBJ, P_SCHEDTICK, S_DONE, S_ENDTICK, S_LOCK, S_MAING, S_MAINSTARTED, S_MCOUNT,
-    S_NEWM, S_NMSPINNING, S_NPIDLE, S_NPOOL, S_NPROCS, S_POOLWORD, S_RUNQSIZE, S_RUNSTART_NS,
-    S_STARTTICK, S_STOP, S_SYSMONNOTE, S_TEMPLNOTE, ST_CPU_NS, ST_FAIRNESS_GETS,
-    ST_GLOBAL_PUTS, ST_GS_EXITED, ST_GS_STOLEN, ST_SCHEDULES, ST_SPINNING_TRANSITIONS,
-    ST_STEAL_ATTEMPTS, ST_STEALS, UNLOCK_CHAN, UNLOCK_CHILDREN, UNLOCK_GROUP, UNLOCK_MUTEX,
-    UNLOCK_TIMER, W_LOCK, X_SEMALOCK, S_TIMERLOCK, S_TIMERNOTE, ST_PREEMPTIONS, Gdead, Grunnable,
-    Grunning, Gwaiting,
+    C_LOCK,
+    G_GROUP,
+    G_M,
+    G_PARENT,
+    G_PREEMPT,
+    G_READYTICK,
+    G_WAITSINCE,
+    H_COPRIMES,
+    M_CURG,
+    M_FASTRAND,
+    M_NEXTP,
+    M_P,
+    M_PARK,
+    M_SCHEDLINK,
+    M_SPINNING,
+    M_STARTED,
+    M_WAITLOCKKIND,
+    M_WAITLOCKOBJ,
+    P_SCHEDTICK,
+    S_DONE,
+    S_ENDTICK,
+    S_LASTPOLL,
+    S_LOCK,
+    S_MAING,
+    S_MAINSTARTED,
+    S_MCOUNT,
+    S_NETNOTE,
+    S_NETPOLLWAITERS,
+    S_NEWM,
+    S_NMSPINNING,
+    S_NPIDLE,
+    S_NPOOL,
+    S_NPROCS,
+    S_POOLWORD,
+    S_RUNQSIZE,
+    S_RUNSTART_NS,
+    S_STARTTICK,
+    S_STOP,
+    S_SYSMONNOTE,
+    S_TEMPLNOTE,
+    S_TIMERLOCK,
+    S_TIMERNOTE,
+    ST_CPU_NS,
+    ST_FAIRNESS_GETS,
+    ST_GLOBAL_PUTS,
+    ST_GS_EXITED,
+    ST_GS_STOLEN,
+    ST_NETPOLL_GS_BLOCKING,
+    ST_NETPOLL_GS_NONBLOCKING,
+    ST_PREEMPTIONS,
+    ST_SCHEDULES,
+    ST_SPINNING_TRANSITIONS,
+    ST_STEAL_ATTEMPTS,
+    ST_STEALS,
+    UNLOCK_CHAN,
+    UNLOCK_CHILDREN,
+    UNLOCK_GROUP,
+    UNLOCK_MUTEX,
+    UNLOCK_NETPOLL,
+    UNLOCK_TIMER,
+    W_LOCK,
+    X_SEMALOCK,
+    Gdead,
+    Grunnable,
+    Grunning,
+    Gwaiting,
 )
 from .lock import lock, minimal_timerslack, nanotime, unlock
-from .mem import Sarr, boolean, core, count, cx, gx, i64, knob, latx, mx, pair, px, stx, void, wx, xx
+from .mem import (
+    Sarr,
+    boolean,
+    core,
+    count,
+    cx,
+    gx,
+    i64,
+    knob,
+    latx,
+    mx,
+    pair,
+    px,
+    stx,
+    void,
+    wx,
+    xx,
+)
+from .netemu import netemu
+from .netpoll import netpoll, netpoll_commit_park, netpoll_ready, netpollbreak, netpollinit
 from .osdeps import (
-    CLOCK_THREAD_CPUTIME_ID, clock_ns, futex_wait, futex_wake,
+    CLOCK_THREAD_CPUTIME_ID,
+    clock_ns,
+    futex_wait,
+    futex_wake,
 )
 from .policy import (
-    K_FAIRNESS_TICK, K_INHERIT_TIME, K_SPIN_CAP, K_SPINNING, K_STEAL, K_STEAL_ORDER,
-    K_STEAL_ROUNDS, K_STEAL_RUNNEXT,
+    K_FAIRNESS_TICK,
+    K_INHERIT_TIME,
+    K_NETPOLL_IN_FINDRUNNABLE,
+    K_SPIN_CAP,
+    K_SPINNING,
+    K_STEAL,
+    K_STEAL_ORDER,
+    K_STEAL_ROUNDS,
+    K_STEAL_RUNNEXT,
 )
 from .proc import (
-    acquirep, casgstatus, fatal, gnew, newm, releasep, resetspinning, stopm, stopping,
-    wake_note, wake_sysmon, wake_template,
+    acquirep,
+    casgstatus,
+    fatal,
+    gnew,
+    injectglist,
+    newm,
+    releasep,
+    resetspinning,
+    stopm,
+    stopping,
+    wake_note,
+    wake_sysmon,
+    wake_template,
 )
-from .runq import globrunqget, globrunqput, pidleget, pidleput, runqempty, runqget, runqput, \
-    runqsteal
+from .runq import (
+    globrunqget,
+    globrunqput,
+    pidleget,
+    pidleput,
+    runqempty,
+    runqget,
+    runqput,
+    runqsteal,
+)
 from .stats import hist_record
 from .sync import child_exited, children_commit_park, group_done, release_g
 from .sysmon import newsysmon, sysmon
 from .timers import timerproc
-
 
 # ---- picking a G ------------------------------------------------------------------------------
 
@@ -116,6 +227,27 @@ def recheck_runqs(S, mid, was_spinning):
     return False
 
 
+@core(i64(Sarr, i64))
+def poll_until_ready(S, mid):
+    """Before parking an M with Gs waiting on the network and nobody polling (lastpoll != 0):
+    block in netpoll instead.  Returns a G to run with the P it found; 0 with no P (the Gs, if
+    any, went to the global queue)."""
+    if load(S, S_NETPOLLWAITERS) == 0 or xchg(S, S_LASTPOLL, 0) == 0:
+        return 0
+    glist = netpoll(S, mid, True, ST_NETPOLL_GS_BLOCKING)
+    store(S, S_LASTPOLL, nanotime())
+    if glist == 0:
+        return 0
+    lock(S, S_LOCK)
+    pid = pidleget(S)
+    unlock(S, S_LOCK)
+    if pid == 0:
+        injectglist(S, mid, glist)
+        return 0
+    acquirep(S, mid, pid)
+    return netpoll_ready(S, mid, glist)
+
+
 @core(boolean(Sarr, i64))
 def may_steal(S, mid):
     """Steal, unless everyone else is idle (then no local queue can have work) or enough Ms
@@ -147,6 +279,13 @@ def findrunnable(S, mid):
             unlock(S, S_LOCK)
             if gp != 0:
                 return gp, 0
+        # Poll the network before stealing: only an optimisation, so skip it when nobody waits
+        # or an M already blocks in netpoll (it will deliver).
+        if knob(S, K_NETPOLL_IN_FINDRUNNABLE) != 0 and load(S, S_NETPOLLWAITERS) > 0 and \
+                load(S, S_LASTPOLL) != 0:
+            gp = netpoll_ready(S, mid, netpoll(S, mid, False, ST_NETPOLL_GS_NONBLOCKING))
+            if gp != 0:
+                return gp, 0
         if may_steal(S, mid):
             if S[m + M_SPINNING] == 0 and knob(S, K_SPINNING) != 0:
                 start_spinning(S, mid)
@@ -171,6 +310,11 @@ def findrunnable(S, mid):
             if xadd(S, S_NMSPINNING, -1) < 0:
                 raise RuntimeError("findrunnable: negative nmspinning")
         if recheck_runqs(S, mid, was_spinning):
+            continue
+        gp = poll_until_ready(S, mid)
+        if gp != 0:
+            return gp, 0
+        if S[m + M_P] != 0:
             continue
         stopm(S, mid)
 
@@ -250,6 +394,11 @@ def park_m(S, mid, gp):
         unlock(S, xx(S, obj) + X_SEMALOCK)
     elif kind == UNLOCK_TIMER:
         unlock(S, S_TIMERLOCK)
+    elif kind == UNLOCK_NETPOLL:
+        if not netpoll_commit_park(S, gp):
+            casgstatus(S, gp, Gwaiting, Grunnable)
+            S[gx(S, gp) + G_READYTICK] = cputicks()
+            return gp
     elif kind == UNLOCK_CHILDREN:
         if not children_commit_park(S, gp):
             casgstatus(S, gp, Gwaiting, Grunnable)
@@ -372,6 +521,7 @@ def start_main(S):
     runqput(S, 0, pid, gp, False)       # the P is idle and ours until an M takes it
     S[S_STARTTICK] = S[gx(S, gp) + G_READYTICK]
     S[S_RUNSTART_NS] = nanotime()
+    store(S, S_LASTPOLL, S[S_RUNSTART_NS])
     store(S, S_MAINSTARTED, 1)
     wake_sysmon(S)
     newm(S, pid, False)
@@ -392,6 +542,9 @@ def stop_all(S):
     for mid in range(1, load(S, S_MCOUNT) + 1):
         wake_note(S, mx(S, mid) + M_PARK)
     wake_note(S, S_SYSMONNOTE)
+    netpollbreak(S)
+    xadd(S, S_NETNOTE, 1)
+    futex_wake(S, S_NETNOTE, 1)
     xadd(S, S_POOLWORD, 1)
     futex_wake(S, S_POOLWORD, 1 << 30)
     xadd(S, S_TIMERNOTE, 1)
@@ -406,4 +559,4 @@ def fatal_from_outside(S, code, arg):
 # What the Python side calls: compiled (or loaded) up front by runtime.load_core, before any
 # thread starts, so no M ever waits for the compiler.
 ENTRY_POINTS = (spare_thread, start_main, template_wait, stop_all, fatal_from_outside,
-                sysmon, newsysmon, timerproc)
+                sysmon, newsysmon, timerproc, netpollinit, netemu)

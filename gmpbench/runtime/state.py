@@ -84,6 +84,9 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
         (L.H_COPRIMES, len(cop)),
         (L.H_TIMERS, 2 * (max_gs + 1)),
+        (L.H_NETHEAP, 2 * (max_gs + 1)),
+        (L.H_MEVENTS, (maxm + 1) * L.EVENTS_WORDS),
+        (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
     ]
     bases, end = {}, L.SCHED_SIZE
     for h, n in sizes:

@@ -11,13 +11,14 @@ from .layout import (
     G_PREEMPT, M_CURG, P_M, P_SCHEDTICK, P_SM_SCHEDTICK, P_SM_SCHEDWHEN, P_SM_SYSCALLTICK,
     P_SM_SYSCALLWHEN, P_STATUS, P_SYSCALLTICK, Pidle, Prunning, Psyscall, S_LOCK, S_MCOUNT,
     S_NMSPINNING, S_NMSYS, S_NPIDLE, S_NPROCS, S_SYSMONNOTE, S_SYSMONWAIT, S_THREADS_MAX,
-    ST_RETAKES,
+    S_LASTPOLL, ST_NETPOLL_GS_SYSMON, ST_RETAKES,
 )
 from .lock import lock, minimal_timerslack, nanotime, noteclear, notetsleep, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .osdeps import nanosleep
 from .policy import K_PREEMPT_MS, K_RETAKE_AFTER_US
-from .proc import handoffp, incidlelocked, stopping
+from .netpoll import netpoll, netpollinited
+from .proc import handoffp, incidlelocked, injectglist, stopping
 from .runq import runqempty
 
 SYSMON_MIN_DELAY_US = 20
@@ -25,6 +26,7 @@ SYSMON_MAX_DELAY_US = 10_000
 SYSMON_IDLE_ROUNDS = 50          # ~1 ms of 20 µs rounds before the sleep starts doubling
 SYSMON_DEEP_SLEEP_NS = 100_000_000  # Go: forcegcperiod/2; shorter here so a run ends promptly
 SYSCALL_RETAKE_GRACE_NS = 10_000_000
+SYSMON_NETPOLL_NS = 10_000_000     # poll the network if nobody has for this long
 
 
 @core(i64(Sarr))
@@ -121,6 +123,21 @@ def sysmon_deep_sleep(S):
     unlock(S, S_LOCK)
 
 
+@core(void(Sarr, i64, i64))
+def sysmon_netpoll(S, mid, now):
+    """Poll the network if nobody has for 10 ms (every P busy, say): the Gs go to the global
+    queue.  Counted as a running M meanwhile, so no other M can see a false deadlock."""
+    last = load(S, S_LASTPOLL)
+    if not netpollinited(S) or last == 0 or last + SYSMON_NETPOLL_NS >= now:
+        return
+    cas(S, S_LASTPOLL, last, now)
+    glist = netpoll(S, mid, False, ST_NETPOLL_GS_SYSMON)
+    if glist != 0:
+        incidlelocked(S, -1)
+        injectglist(S, mid, glist)
+        incidlelocked(S, 1)
+
+
 @core(void(Sarr, i64))
 def sysmon(S, mid):
     minimal_timerslack()
@@ -136,7 +153,9 @@ def sysmon(S, mid):
             sysmon_deep_sleep(S)
             idle = 0
             continue
-        if retake(S, mid, nanotime()) != 0:
+        now = nanotime()
+        sysmon_netpoll(S, mid, now)
+        if retake(S, mid, now) != 0:
             idle = 0
         else:
             idle += 1

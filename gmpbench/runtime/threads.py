@@ -12,6 +12,8 @@ few milliseconds to check the timeout (watchdog) and print schedtrace lines.
 """
 from __future__ import annotations
 
+import os
+import resource
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,6 +56,7 @@ class RunResult:
     latency: np.ndarray                  # histogram of runnable->running, ns (stats.py buckets)
     threads_max: int
     gs_live: int                         # Gs still alive when main returned
+    netpoll_latency: np.ndarray          # histogram of readiness due -> G running, ns
     channels: dict = field(default_factory=dict)   # name -> {sent, received, sent_sum, received_sum}
 
 
@@ -98,9 +101,27 @@ class _Run:
         (not an M)."""
         if self.knobs[K_SYSMON]:
             self._start_thread("gmpbench-sysmon", self.core.sysmon, self.core.newsysmon(self.S))
-        if (self.program.code[:, 0] == ops.SLEEP).any():
+        if self._uses(ops.SLEEP):
             self._start_thread("gmpbench-timers", self.core.timerproc)
+        if self._uses(ops.NETWAIT):
+            _raise_fd_limit()
+            if not self.core.netpollinit(self.S):
+                raise RunError("throw", "fatal error: netpollinit: epoll_create1/eventfd failed")
+            self._start_thread("gmpbench-network", self.core.netemu)
         self.system_threads = len(self.threads)
+
+    def _uses(self, op) -> bool:
+        return bool((np.asarray(self.program.code)[:, 0] == op).any())
+
+    def _close_fds(self):
+        """Close every connection's eventfd, the break eventfd and the epoll instance."""
+        S = self.S
+        fds = [int(S[L.S_BREAKFD]), int(S[L.S_EPFD])]
+        for gp in range(1, int(S[L.S_ALLGLEN]) + 1):
+            fds.append(int(table(S, L.H_ALLG, L.GSTRIDE, gp)[L.G_CONNFD]))
+        for fd in fds:
+            if fd > 0:
+                os.close(fd)
 
     def _replenish(self):
         """Keep SPARES threads ready: those not yet an M are parked or on their way."""
@@ -139,6 +160,8 @@ class _Run:
         dump_before = scheduler_dump(S, self.program) if sc[L.S_FATAL] == L.FATAL_TIMEOUT else ""
         self.core.stop_all(S)
         self._join()
+        if not self.errors:                 # a stuck thread may still use them
+            self._close_fds()
         return self._result(dump_before)
 
     def _join(self):
@@ -166,6 +189,7 @@ class _Run:
             cpu_time=counters["cpu_ns"] / 1e9,
             counters=counters,
             latency=rows(S, L.H_MLAT, NBUCKETS, nm).sum(axis=0),
+            netpoll_latency=rows(S, L.H_MNETLAT, NBUCKETS, nm).sum(axis=0),
             threads_max=int(sc[L.S_THREADS_MAX]),
             gs_live=counters["gs_created"] - counters["gs_exited"],
             channels=channel_stats(S, self.program),
@@ -190,6 +214,13 @@ class _Run:
             return RunInterrupted("interrupt", "interrupted")
         return RunError("throw", "fatal error: " + "; ".join(self.errors or ["unknown"]),
                         scheduler_dump(S, self.program))
+
+
+def _raise_fd_limit():
+    """One eventfd per connection: let the process open as many files as it may."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def run_program(program, procs: int, knobs: np.ndarray, *, timeout: float = 120.0,

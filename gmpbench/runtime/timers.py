@@ -13,56 +13,13 @@ from .atomics import load, xadd
 from .layout import (
     G_SCHEDLINK, G_WHEN, H_TIMERS, S_NTIMERS, S_TIMERHEAPN, S_TIMERLOCK, S_TIMERNOTE, UNLOCK_TIMER, WAIT_SLEEP,
 )
+from .heap import heap_pop, heap_push, heap_wait
 from .lock import lock, minimal_timerslack, nanotime, unlock
 from .mem import Sarr, core, gx, i64, void
 from .osdeps import futex_wait, futex_wake
 from .proc import injectglist, prepark, stopping
 
 TIMER_MAX_SLEEP_NS = 100_000_000   # the timer thread re-checks the end of the run this often
-
-
-@core(void(Sarr, i64, i64))
-def _swap(S, i, j):
-    h = S[H_TIMERS]
-    a, b = h + 2 * i, h + 2 * j
-    S[a], S[b] = S[b], S[a]
-    S[a + 1], S[b + 1] = S[b + 1], S[a + 1]
-
-
-@core(void(Sarr, i64, i64))
-def timer_push(S, when, gp):
-    """Add (when, gp) to the heap (timer lock held)."""
-    h = S[H_TIMERS]
-    i = S[S_TIMERHEAPN]
-    S[h + 2 * i] = when
-    S[h + 2 * i + 1] = gp
-    S[S_TIMERHEAPN] = i + 1
-    while i > 0:
-        parent = (i - 1) // 2
-        if S[h + 2 * parent] <= S[h + 2 * i]:
-            break
-        _swap(S, i, parent)
-        i = parent
-
-
-@core(i64(Sarr))
-def timer_pop(S):
-    """Remove the earliest timer (timer lock held, heap not empty); returns its G."""
-    h = S[H_TIMERS]
-    gp = S[h + 1]
-    n = S[S_TIMERHEAPN] - 1
-    _swap(S, 0, n)
-    S[S_TIMERHEAPN] = n
-    i = 0
-    while True:
-        small = i
-        for c in (2 * i + 1, 2 * i + 2):
-            if c < n and S[h + 2 * c] < S[h + 2 * small]:
-                small = c
-        if small == i:
-            return gp
-        _swap(S, i, small)
-        i = small
 
 
 @core(void(Sarr, i64, i64, i64))
@@ -73,7 +30,7 @@ def timesleep(S, mid, gp, ns):
     S[gx(S, gp) + G_WHEN] = when
     xadd(S, S_NTIMERS, 1)
     lock(S, S_TIMERLOCK)
-    timer_push(S, when, gp)
+    heap_push(S, S[H_TIMERS], S_TIMERHEAPN, when, gp)
     if S[S[H_TIMERS] + 1] == gp:        # the new earliest timer: the timer thread must know
         xadd(S, S_TIMERNOTE, 1)
         futex_wake(S, S_TIMERNOTE, 1)
@@ -89,14 +46,14 @@ def timerproc(S):
         now = nanotime()
         glist = 0
         n = 0
-        while S[S_TIMERHEAPN] > 0 and S[S[H_TIMERS]] <= now:
-            gp = timer_pop(S)
+        while heap_wait(S, S[H_TIMERS], S_TIMERHEAPN, now) == 0:
+            gp = heap_pop(S, S[H_TIMERS], S_TIMERHEAPN)
             S[gx(S, gp) + G_SCHEDLINK] = glist
             glist = gp
             n += 1
-        wait = TIMER_MAX_SLEEP_NS
-        if S[S_TIMERHEAPN] > 0:
-            wait = min(wait, S[S[H_TIMERS]] - now)
+        wait = heap_wait(S, S[H_TIMERS], S_TIMERHEAPN, now)
+        if wait < 0 or wait > TIMER_MAX_SLEEP_NS:
+            wait = TIMER_MAX_SLEEP_NS
         seq = load(S, S_TIMERNOTE)
         unlock(S, S_TIMERLOCK)
         injectglist(S, 0, glist)

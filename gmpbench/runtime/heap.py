@@ -1,0 +1,52 @@
+"""A binary min-heap of (key, value) pairs in S: the timer heap and the network emulator's heap
+of due readiness.  ``base`` is the heap's first word, ``n`` the index of its length word; the
+caller holds the heap's lock."""
+from .mem import Sarr, core, i64, void
+
+
+@core(void(Sarr, i64, i64, i64))
+def _swap(S, base, i, j):
+    a, b = base + 2 * i, base + 2 * j
+    S[a], S[b] = S[b], S[a]
+    S[a + 1], S[b + 1] = S[b + 1], S[a + 1]
+
+
+@core(void(Sarr, i64, i64, i64, i64))
+def heap_push(S, base, n, key, value):
+    i = S[n]
+    S[base + 2 * i] = key
+    S[base + 2 * i + 1] = value
+    S[n] = i + 1
+    while i > 0:
+        parent = (i - 1) // 2
+        if S[base + 2 * parent] <= S[base + 2 * i]:
+            break
+        _swap(S, base, i, parent)
+        i = parent
+
+
+@core(i64(Sarr, i64, i64))
+def heap_pop(S, base, n):
+    """Remove the smallest key (the heap must not be empty); returns its value."""
+    value = S[base + 1]
+    last = S[n] - 1
+    _swap(S, base, 0, last)
+    S[n] = last
+    i = 0
+    while True:
+        small = i
+        for c in (2 * i + 1, 2 * i + 2):
+            if c < last and S[base + 2 * c] < S[base + 2 * small]:
+                small = c
+        if small == i:
+            return value
+        _swap(S, base, i, small)
+        i = small
+
+
+@core(i64(Sarr, i64, i64, i64))
+def heap_wait(S, base, n, now):
+    """ns until the smallest key is due (<= 0: due now), or -1 for an empty heap."""
+    if S[n] == 0:
+        return -1
+    return max(S[base] - now, 0)
