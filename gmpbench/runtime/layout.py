@@ -215,14 +215,17 @@ COUNTERS = (
  ST_NETPOLL_GS, ST_THREADS_MAX) = range(len(COUNTERS))
 # extra figures beyond spec §5
 EXTRA_COUNTERS = ("netpoll_blocking_calls", "cpu_ns", "netpoll_gs_nonblocking",
-                  "netpoll_gs_blocking", "netpoll_gs_sysmon", "netwaits", "netwait_ready_early")
+                  "netpoll_gs_blocking", "netpoll_gs_sysmon", "netwaits", "netwait_ready_early",
+                  "direct_handoffs", "eager_wakeups")
 (ST_NETPOLL_BLOCKING, ST_CPU_NS, ST_NETPOLL_GS_NONBLOCKING, ST_NETPOLL_GS_BLOCKING,
- ST_NETPOLL_GS_SYSMON, ST_NETWAITS, ST_NETWAIT_EARLY) = range(len(COUNTERS),
-                                                             len(COUNTERS) + len(EXTRA_COUNTERS))
-STSTRIDE = 32
+ ST_NETPOLL_GS_SYSMON, ST_NETWAITS, ST_NETWAIT_EARLY, ST_DIRECT_HANDOFFS,
+ ST_EAGER_WAKEUPS) = range(
+    len(COUNTERS), len(COUNTERS) + len(EXTRA_COUNTERS))
+STSTRIDE = 40
 
 
 PD_READY = -1      # pollDesc.rg: readiness arrived and nobody consumed it
 PD_WAIT = -2       # pollDesc.rg: a G is about to park on it
 EVENTS_MAX = 128   # epoll events per netpoll call
 EVENTS_WORDS = EVENTS_MAX * 12 // 8  # epoll_event is 12 packed bytes
+assert len(COUNTERS) + len(EXTRA_COUNTERS) <= STSTRIDE, "mstats rows too short"

@@ -16,13 +16,13 @@ from .layout import (
     M_WAITLOCKOBJ, P_M, P_STATUS, S_ALLGLEN, S_FATAL, S_FATALARG, S_LOCK, S_MAINSTARTED,
     S_MAXG, S_MAXMCOUNT, S_MCOUNT, S_NEWM, S_NMIDLE, S_NMIDLELOCKED, S_NMSPINNING, S_NMSYS,
     S_EPFD, S_LASTPOLL, S_NETPOLLWAITERS, S_NPIDLE, S_NPROCS, S_NTIMERS, S_POOLWORD, S_SYSMONNOTE, S_SYSMONWAIT, S_RUNQSIZE, S_SEED, S_STOP, S_TEMPLNOTE, S_THREADS_MAX,
-    ST_GLOBAL_PUTS, ST_GS_CREATED, ST_HANDOFFS, ST_STARTMS, ST_STOPMS, ST_WAKEPS, WAIT_NONE, Gdead, Grunnable,
+    ST_DIRECT_HANDOFFS, ST_EAGER_WAKEUPS, ST_SPINNING_TRANSITIONS, ST_GLOBAL_PUTS, ST_GS_CREATED, ST_HANDOFFS, ST_STARTMS, ST_STOPMS, ST_WAKEPS, WAIT_NONE, Gdead, Grunnable,
     Grunning, Gsyscall, Gwaiting, Pidle, Prunning,
 )
 from .lock import lock, noteclear, notewakeup, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .osdeps import futex_wait, futex_wake
-from .policy import K_EAGER_WAKEUP
+from .policy import K_DIRECT_HANDOFF, K_EAGER_WAKEUP, K_SPINNING
 from .runq import (
     gfget, globrunqput, malg, mget, mput_list, newgoid, pidleget, pidleput, runqempty, runqput,
 )
@@ -199,6 +199,8 @@ def startm(S, mid, pid, spinning):
     nm = mget(S)
     unlock(S, S_LOCK)
     count(S, mid, ST_STARTMS, 1)
+    if spinning:
+        count(S, mid, ST_SPINNING_TRANSITIONS, 1)
     wake_sysmon(S)                      # work is back: sysmon leaves its deep sleep
     if nm == 0:
         newm(S, pid, spinning)
@@ -252,14 +254,33 @@ def wakep(S, mid):
 def wakep_if_needed(S, mid):
     """After making a G runnable: wake an M if a P is idle and nobody spins (ready, newproc).
     The caller's runqput came first; the seq_cst read-modify-writes order it before this check.
-    eager_wakeup (rejected approach 3) starts an M whenever a P is idle."""
+    Without spinning Ms (no-spinning) there is no spinner to wait for: wake an M every time;
+    eager_wakeup (rejected approach 3) wakes one every time even with spinners about."""
     if load(S, S_NPIDLE) == 0:
         return
-    if load(S, S_NMSPINNING) == 0:
+    if knob(S, K_SPINNING) != 0 and load(S, S_NMSPINNING) == 0:
         wakep(S, mid)
-    elif knob(S, K_EAGER_WAKEUP) != 0:
+    elif knob(S, K_SPINNING) == 0 or knob(S, K_EAGER_WAKEUP) != 0:
         count(S, mid, ST_WAKEPS, 1)
+        count(S, mid, ST_EAGER_WAKEUPS, 1)
         startm(S, mid, 0, False)
+
+
+@core(boolean(Sarr, i64, i64))
+def direct_handoff(S, mid, gp):
+    """Rejected approach 2: hand a readied gp, with an idle P, straight to a woken M.
+    False when no P is idle (then gp goes the usual way)."""
+    if knob(S, K_DIRECT_HANDOFF) == 0 or load(S, S_NPIDLE) == 0:
+        return False
+    lock(S, S_LOCK)
+    pid = pidleget(S)
+    unlock(S, S_LOCK)
+    if pid == 0:
+        return False
+    runqput(S, mid, pid, gp, False)     # the P is idle and ours until the M takes it
+    count(S, mid, ST_DIRECT_HANDOFFS, 1)
+    startm(S, mid, pid, False)
+    return True
 
 
 @core(void(Sarr, i64, i64))
@@ -271,9 +292,13 @@ def handoffp(S, mid, pid):
         startm(S, mid, pid, False)      # it has work: start it straight away
         return
     # No work: start a spinning M only if nobody is spinning or idle to catch new work.
-    if load(S, S_NMSPINNING) + load(S, S_NPIDLE) == 0 and cas(S, S_NMSPINNING, 0, 1):
-        startm(S, mid, pid, True)
-        return
+    if load(S, S_NMSPINNING) + load(S, S_NPIDLE) == 0:
+        if knob(S, K_SPINNING) == 0:
+            startm(S, mid, pid, False)
+            return
+        if cas(S, S_NMSPINNING, 0, 1):
+            startm(S, mid, pid, True)
+            return
     lock(S, S_LOCK)
     if S[S_RUNQSIZE] != 0:
         unlock(S, S_LOCK)
@@ -312,6 +337,8 @@ def ready(S, mid, gp, next):
     g = gx(S, gp)
     S[g + G_READYTICK] = cputicks()
     S[g + G_WAITREASON] = WAIT_NONE
+    if direct_handoff(S, mid, gp):
+        return
     runqput(S, mid, S[mx(S, mid) + M_P], gp, next)
     wakep_if_needed(S, mid)
 
@@ -365,6 +392,8 @@ def newproc(S, mid, entry, parent, group):
     gp = gnew(S, mid, pid, entry, parent, group)
     if gp == 0:
         return 0
+    if direct_handoff(S, mid, gp):
+        return gp
     runqput(S, mid, pid, gp, True)
     wakep_if_needed(S, mid)
     return gp

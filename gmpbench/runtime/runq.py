@@ -19,7 +19,7 @@ from .layout import (
 from .lock import lock, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, pair, px, rqx, void
 from .osdeps import nanosleep
-from .policy import K_GLOBAL_BATCH, K_RUNNEXT, K_RUNNEXT_BACKOFF_US, K_RUNQ_SIZE, K_STEAL
+from .policy import K_CENTRALIZED, K_GLOBAL_BATCH, K_RUNNEXT, K_RUNNEXT_BACKOFF_US, K_RUNQ_SIZE, K_STEAL
 
 
 # ---- global run queue: putting (sched.lock must be held) -------------------------------------------------
@@ -105,7 +105,14 @@ def runqputslow(S, mid, pid, gp, h, t):
 def runqput(S, mid, pid, gp, next):
     """Put gp on pid's local queue: in runnext when next (kicking the old runnext to the tail),
     else at the tail; a full queue moves half of itself and gp to the global queue.
-    Executed only by the owner P."""
+    Executed only by the owner P.  With the centralized policy there are no local queues:
+    every G goes to the global queue."""
+    if knob(S, K_CENTRALIZED) != 0:
+        lock(S, S_LOCK)
+        globrunqput(S, gp)
+        unlock(S, S_LOCK)
+        count(S, mid, ST_GLOBAL_PUTS, 1)
+        return
     p = px(S, pid)
     if next and knob(S, K_RUNNEXT) != 0:
         while True:
@@ -236,7 +243,7 @@ def globrunqget(S, mid, pid, max_n):
     if size == 0:
         return 0
     n = size // S[S_NPROCS] + 1
-    if knob(S, K_GLOBAL_BATCH) == 0:
+    if knob(S, K_GLOBAL_BATCH) == 0 or knob(S, K_CENTRALIZED) != 0:
         n = 1
     if n > size:
         n = size

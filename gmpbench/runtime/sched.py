@@ -212,7 +212,10 @@ def steal_work(S, mid, pid):
 @core(boolean(Sarr, i64, boolean))
 def recheck_runqs(S, mid, was_spinning):
     """After dropping the P and nmspinning: a P with work means a submitter may have counted on
-    us; take an idle P back to run it.  True when we got a P."""
+    us; take an idle P back to run it.  True when we got a P.  (Without stealing, other Ps'
+    queues are not ours to take from, and looking would only spin.)"""
+    if knob(S, K_STEAL) == 0:
+        return False
     for victim in range(1, S[S_NPROCS] + 1):
         if not runqempty(S, victim):
             lock(S, S_LOCK)

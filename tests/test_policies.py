@@ -1,0 +1,157 @@
+"""Every preset acts (its counters prove it) and completes every shipped workload."""
+from pathlib import Path
+
+import pytest
+
+from gmpbench.runtime.policy import PRESETS, knobs, parse_policy, PolicyError
+from gmpbench.runtime.threads import run_program
+
+from util import compile_file, compile_text
+
+# Small cases of every shipped workload, so that 11 presets x 5 workloads stay quick.
+SMALL = {
+    "fan-out": {"batches": 100},
+    "ping-pong": {"rounds": 5000},
+    "ping-pong-hog": {"rounds": 50, "hog": "100ms"},
+    "syscall-heavy": {"iters": 10},
+    "netpoll-heavy": {"conns": 32, "requests": 20},
+}
+
+
+def run(prog, procs, policy, **kw):
+    return run_program(prog, procs, knobs(policy), timeout=60.0, **kw)
+
+
+def test_every_shipped_workload_has_a_small_case():
+    assert {p.stem for p in Path("workloads").glob("*.yaml")} == set(SMALL)
+
+
+@pytest.mark.parametrize("workload", sorted(SMALL))
+@pytest.mark.parametrize("policy", sorted(PRESETS))
+def test_preset_completes_workload_with_nothing_lost(core, policy, workload):
+    wl, prog, case = compile_file(f"workloads/{workload}.yaml", **SMALL[workload])
+    r = run(prog, 2, policy)
+    c = r.counters
+    abandoned = 1 if workload == "ping-pong-hog" else 0      # the hog outlives the pair
+    assert r.gs_live <= abandoned
+    assert c["gs_created"] == c["gs_exited"] + r.gs_live
+    for ch in r.channels.values():
+        assert ch["sent"] == ch["received"] and ch["sent_sum"] == ch["received_sum"]
+    assert c["syscall_fast_exits"] + c["syscall_slow_exits"] == c["syscalls"]
+    if workload == "netpoll-heavy":
+        assert c["netwaits"] == wl.ops_value(case)
+
+
+def counters(path_or_text, procs, policy, tmp_path=None, **params):
+    if tmp_path is not None:
+        _, prog, _ = compile_text(tmp_path, path_or_text, **params)
+    else:
+        _, prog, _ = compile_file(path_or_text, **params)
+    return run(prog, procs, policy).counters
+
+
+FANOUT = ("workloads/fan-out.yaml", 2)
+
+
+def test_no_runnext_never_uses_runnext(core):
+    assert counters(*FANOUT, "baseline", batches=200)["runnext_puts"] > 0
+    assert counters(*FANOUT, "no-runnext", batches=200)["runnext_puts"] == 0
+    assert counters("workloads/ping-pong.yaml", 1, "no-runnext", rounds=2000)["runnext_puts"] == 0
+
+
+def test_no_steal_never_steals(core):
+    c = counters(*FANOUT, "no-steal", batches=200)
+    assert c["steals"] == 0 and c["steal_attempts"] == 0
+
+
+def test_steal_one_takes_one_g_per_steal(core):
+    c = counters(*FANOUT, "steal-one", batches=200)
+    assert c["steals"] > 0 and c["gs_stolen"] == c["steals"]
+    base = counters(*FANOUT, "baseline", batches=200)
+    assert base["gs_stolen"] > base["steals"]              # half of a queue, usually more
+
+
+def test_no_spinning_never_spins(core):
+    assert counters(*FANOUT, "baseline", batches=200)["spinning_transitions"] > 0
+    assert counters(*FANOUT, "no-spinning", batches=200)["spinning_transitions"] == 0
+
+
+YIELDERS = """
+name: yielders
+main:
+  - go: {fn: yielder, n: 100}
+  - wait: children
+functions:
+  yielder:
+    - repeat: 50
+      do: [yield]
+"""
+
+
+def test_no_fairness_never_takes_from_the_global_queue_first(core, tmp_path):
+    assert counters(YIELDERS, 1, "baseline", tmp_path)["fairness_gets"] > 0
+    assert counters(YIELDERS, 1, "no-fairness", tmp_path)["fairness_gets"] == 0
+
+
+def test_centralized_has_no_local_queues(core):
+    c = counters(*FANOUT, "centralized", batches=200)
+    assert c["local_puts"] == 0 and c["runnext_puts"] == 0 and c["steals"] == 0
+    assert c["global_puts"] >= c["gs_created"] - 1
+
+
+HOG = """
+name: hog
+groups: [others]
+main:
+  - go: {fn: other, group: others}
+  - go: hog
+  - wait: others
+functions:
+  hog:
+    - work: 60ms
+  other:
+    - syscall: 1ms
+"""
+
+
+def test_no_sysmon_no_retakes_no_preemptions(core, tmp_path):
+    c = counters(HOG, 1, "baseline", tmp_path)
+    assert c["preemptions"] >= 1
+    c = counters(HOG, 1, "no-sysmon", tmp_path)
+    assert c["preemptions"] == 0 and c["retakes"] == 0
+    c = counters("workloads/syscall-heavy.yaml", 1, "no-sysmon", iters=20)
+    assert c["retakes"] == 0 and c["preemptions"] == 0
+
+
+def test_no_preempt_keeps_sysmon_but_never_preempts(core, tmp_path):
+    assert counters(HOG, 1, "no-preempt", tmp_path)["preemptions"] == 0
+    assert counters("workloads/syscall-heavy.yaml", 1, "no-preempt", iters=20)["retakes"] > 0
+
+
+def test_direct_handoff_hands_gs_to_woken_ms(core):
+    assert counters(*FANOUT, "baseline", batches=200)["direct_handoffs"] == 0
+    assert counters(*FANOUT, "direct-handoff", batches=200)["direct_handoffs"] > 0
+
+
+def test_eager_wakeup_wakes_despite_spinners(core):
+    # Four Ps on two cores: idle Ps and spinning Ms at the moment of a ready are common.
+    assert counters("workloads/fan-out.yaml", 4, "baseline", batches=200)["eager_wakeups"] == 0
+    assert counters("workloads/fan-out.yaml", 4, "eager-wakeup", batches=300)["eager_wakeups"] > 0
+
+
+def test_knob_overrides_and_validation():
+    name, k = parse_policy("baseline,fairness_tick=0,runq_size=64")
+    assert name == "baseline,fairness_tick=0,runq_size=64"
+    with pytest.raises(PolicyError, match="unknown policy"):
+        parse_policy("fastest")
+    with pytest.raises(PolicyError, match="unknown knob"):
+        parse_policy("baseline,turbo=1")
+    with pytest.raises(PolicyError, match="power of two"):
+        parse_policy("baseline,runq_size=100")
+
+
+def test_small_run_queue_overflows_to_the_global_queue(core):
+    base = counters(*FANOUT, "baseline", batches=50)
+    _, prog, _ = compile_file("workloads/fan-out.yaml", batches=50)
+    small = run_program(prog, 1, parse_policy("baseline,runq_size=8")[1], timeout=60).counters
+    assert base["global_puts"] == 0 and small["global_puts"] > 0
