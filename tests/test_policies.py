@@ -15,6 +15,7 @@ SMALL = {
     "ping-pong-hog": {"rounds": 50, "hog": "100ms"},
     "syscall-heavy": {"iters": 10},
     "netpoll-heavy": {"conns": 32, "requests": 20},
+    "wakeup": {"tasks": 500},
 }
 
 

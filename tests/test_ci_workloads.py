@@ -1,0 +1,31 @@
+"""This repo's own CI benchmarks, through the gmpbench pytest fixture (spec §7).
+
+Small cases of the shipped workloads; pytest-benchmark records their figures in extra_info.
+Run with `--gmpbench-save base.json` once and `--gmpbench-compare base.json` later to gate on
+a significant regression; the assertions here are about behaviour, never about speed.
+"""
+
+
+def test_runnext_pays_off(gmpbench):
+    r = gmpbench("workloads/ping-pong.yaml", policy="baseline", procs=1, rounds=5000)
+    assert r.counters["runnext_puts"] >= 2 * 5000
+    assert r.time_per_op > 0
+
+
+def test_fan_out_steals_at_procs_2(gmpbench):
+    r = gmpbench("workloads/fan-out.yaml", procs=2, batches=100)
+    assert r.counters["gs_exited"] == 100 * 100 + 1
+    assert r.counters["steals"] > 0
+
+
+def test_syscall_heavy_at_procs_1(gmpbench):
+    r = gmpbench("workloads/syscall-heavy.yaml", procs=1, iters=20)
+    c = r.counters
+    assert c["syscalls"] == 64 * 20
+    assert c["syscall_fast_exits"] + c["syscall_slow_exits"] == c["syscalls"]
+
+
+def test_netpoll_heavy_delivers_every_request(gmpbench):
+    r = gmpbench("workloads/netpoll-heavy.yaml", procs=2, conns=32, requests=20)
+    assert r.counters["netpoll_gs"] > 0
+    assert r.sched_latency["p50"] > 0
