@@ -6,7 +6,7 @@ import pytest
 from gmpbench.runtime.policy import PRESETS, knobs, parse_policy, PolicyError
 from gmpbench.runtime.threads import run_program
 
-from util import compile_file, compile_text
+from util import hog_workload, compile_file, compile_text
 
 # Small cases of every shipped workload, so that 11 presets x 5 workloads stay quick.
 SMALL = {
@@ -100,19 +100,7 @@ def test_centralized_has_no_local_queues(core):
     assert c["global_puts"] >= c["gs_created"] - 1
 
 
-HOG = """
-name: hog
-groups: [others]
-main:
-  - go: {fn: other, group: others}
-  - go: hog
-  - wait: others
-functions:
-  hog:
-    - work: 60ms
-  other:
-    - syscall: 1ms
-"""
+HOG = hog_workload(hog="60ms", other="syscall: 1ms")
 
 
 def test_no_sysmon_no_retakes_no_preemptions(core, tmp_path):

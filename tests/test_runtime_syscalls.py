@@ -7,7 +7,7 @@ import pytest
 from gmpbench.runtime.policy import knobs
 from gmpbench.runtime.threads import RunError, run_program
 
-from util import compile_file, compile_text
+from util import hog_workload, compile_file, compile_text
 
 
 def run(prog, procs, policy="baseline", **kw):
@@ -40,19 +40,7 @@ def test_long_syscall_does_not_hold_back_its_p(core, tmp_path):
     assert r.threads_max >= 3                   # the blocked M, the one running workers, sysmon
 
 
-HOG = """
-name: hog
-groups: [others]
-main:
-  - go: {fn: other, group: others}
-  - go: hog
-  - wait: others
-functions:
-  hog:
-    - work: 100ms
-  other:
-    - work: 10us
-"""
+HOG = hog_workload(hog="100ms", other="work: 10us")
 
 
 def test_cpu_hog_is_preempted(core, tmp_path):

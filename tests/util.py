@@ -25,3 +25,21 @@ def compile_text(tmp_path, text, **params):
     f = tmp_path / "w.yaml"
     f.write_text(text)
     return compile_file(f, **params)
+
+
+def hog_workload(hog: str, other: str) -> str:
+    """A CPU hog beside one other G at procs=1: main waits only for the other G.  The hog is
+    started last, so it runs first (runnext) and only preemption lets the other G in."""
+    return f"""
+name: hog
+groups: [others]
+main:
+  - go: {{fn: other, group: others}}
+  - go: hog
+  - wait: others
+functions:
+  hog:
+    - work: {hog}
+  other:
+    - {other}
+"""

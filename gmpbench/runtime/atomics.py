@@ -28,52 +28,38 @@ def _check(aryty, idxty):
         raise TypeError("atomics need an integer index")
 
 
-@intrinsic
-def load(typingctx, a, i):
-    """Load-acquire of a[i]."""
-    _check(a, i)
+def _load(ordering, doc):
+    @intrinsic
+    def load_op(typingctx, a, i):
+        _check(a, i)
 
-    def codegen(context, builder, sig, args):
-        ptr = _ptr(context, builder, sig.args[0], args[0], args[1])
-        return builder.load_atomic(ptr, "acquire", 8)
-    return types.int64(a, i), codegen
-
-
-@intrinsic
-def load_relaxed(typingctx, a, i):
-    """Monotonic (relaxed) load of a[i]: never hoisted, no ordering."""
-    _check(a, i)
-
-    def codegen(context, builder, sig, args):
-        ptr = _ptr(context, builder, sig.args[0], args[0], args[1])
-        return builder.load_atomic(ptr, "monotonic", 8)
-    return types.int64(a, i), codegen
+        def codegen(context, builder, sig, args):
+            ptr = _ptr(context, builder, sig.args[0], args[0], args[1])
+            return builder.load_atomic(ptr, ordering, 8)
+        return types.int64(a, i), codegen
+    load_op.__doc__ = doc
+    return load_op
 
 
-@intrinsic
-def store(typingctx, a, i, v):
-    """Store-release of v into a[i]."""
-    _check(a, i)
+def _store(ordering, doc):
+    @intrinsic
+    def store_op(typingctx, a, i, v):
+        _check(a, i)
 
-    def codegen(context, builder, sig, args):
-        ptr = _ptr(context, builder, sig.args[0], args[0], args[1])
-        val = context.cast(builder, args[2], sig.args[2], types.int64)
-        builder.store_atomic(val, ptr, "release", 8)
-        return context.get_dummy_value()
-    return types.void(a, i, v), codegen
+        def codegen(context, builder, sig, args):
+            ptr = _ptr(context, builder, sig.args[0], args[0], args[1])
+            val = context.cast(builder, args[2], sig.args[2], types.int64)
+            builder.store_atomic(val, ptr, ordering, 8)
+            return context.get_dummy_value()
+        return types.void(a, i, v), codegen
+    store_op.__doc__ = doc
+    return store_op
 
 
-@intrinsic
-def store_relaxed(typingctx, a, i, v):
-    """Monotonic store: for counters read by other threads, no ordering."""
-    _check(a, i)
-
-    def codegen(context, builder, sig, args):
-        ptr = _ptr(context, builder, sig.args[0], args[0], args[1])
-        val = context.cast(builder, args[2], sig.args[2], types.int64)
-        builder.store_atomic(val, ptr, "monotonic", 8)
-        return context.get_dummy_value()
-    return types.void(a, i, v), codegen
+load = _load("acquire", "Load-acquire of a[i].")
+load_relaxed = _load("monotonic", "Monotonic (relaxed) load of a[i]: never hoisted, no ordering.")
+store = _store("release", "Store-release of v into a[i].")
+store_relaxed = _store("monotonic", "Monotonic store: for counters read by other threads.")
 
 
 @intrinsic

@@ -13,7 +13,7 @@ from .atomics import cputicks, load_relaxed
 from .chan import chanrecv, chansend
 from .layout import G_NETSTATE, G_PC, G_PREEMPT, G_RNG, G_SP, G_WORKLEFT, S_RUNSTART_NS, S_TSC_PER_NS_Q20
 from .lock import nanotime
-from .mem import Sarr, codex, core, distx, f64, gx, i64, stkx
+from .mem import Sarr, boolean, codex, core, distx, f64, gx, i64, stkx
 from .netpoll import netwait_finish, netwait_start
 from .proc import newproc, stopping
 from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
@@ -102,6 +102,21 @@ def burn(S, g, ns):
             return max(ticks_to_ns(S, deadline - now), 1)
 
 
+@core(boolean(Sarr, i64, i64, i64, i64))
+def may_block(S, mid, gp, op, a):
+    """The statements that may block: True when gp must park (the operation completes when
+    it is readied)."""
+    if op == ops.SEND:
+        return chansend(S, mid, gp, a)
+    if op == ops.RECV:
+        return chanrecv(S, mid, gp, a)
+    if op == ops.WAIT_CHILDREN:
+        return wait_children(S, mid, gp)
+    if op == ops.WAIT_GROUP:
+        return group_wait(S, mid, gp, a)
+    return mutex_lock(S, mid, gp, a)
+
+
 @core(i64(Sarr, i64, i64))
 def run_g(S, mid, gp):
     """Interpret gp from its saved pc; returns a WHY_* code with the pc saved in the row."""
@@ -118,15 +133,11 @@ def run_g(S, mid, gp):
         ins = codex(S, pc)
         op = S[ins]
         a = S[ins + 1]
-        if op == ops.SEND:
+        if op == ops.SEND or op == ops.RECV or op == ops.WAIT_CHILDREN or \
+                op == ops.WAIT_GROUP or op == ops.LOCK:
             pc += 1
-            if chansend(S, mid, gp, a):
-                S[g + G_PC] = pc
-                return WHY_PARK
-        elif op == ops.RECV:
-            pc += 1
-            if chanrecv(S, mid, gp, a):
-                S[g + G_PC] = pc
+            if may_block(S, mid, gp, op, a):
+                S[g + G_PC] = pc                # gopark: resumes after the statement
                 return WHY_PARK
         elif op == ops.NEXT:
             sp = S[g + G_SP] - 1
@@ -175,16 +186,6 @@ def run_g(S, mid, gp):
             S[stk + S[g + G_SP]] = pc + 1
             S[g + G_SP] += 1
             pc = a
-        elif op == ops.WAIT_CHILDREN:
-            pc += 1
-            if wait_children(S, mid, gp):
-                S[g + G_PC] = pc
-                return WHY_PARK
-        elif op == ops.WAIT_GROUP:
-            pc += 1
-            if group_wait(S, mid, gp, a):
-                S[g + G_PC] = pc
-                return WHY_PARK
         elif op == ops.YIELD:
             S[g + G_PC] = pc + 1
             return WHY_YIELD
@@ -195,11 +196,6 @@ def run_g(S, mid, gp):
                 pc += 1
         elif op == ops.ENDLOOP:
             pc = a
-        elif op == ops.LOCK:
-            pc += 1
-            if mutex_lock(S, mid, gp, a):
-                S[g + G_PC] = pc
-                return WHY_PARK
         elif op == ops.UNLOCK:
             mutex_unlock(S, mid, a)
             pc += 1

@@ -24,27 +24,6 @@ from .policy import K_CENTRALIZED, K_GLOBAL_BATCH, K_RUNNEXT, K_RUNNEXT_BACKOFF_
 
 # ---- global run queue: putting (sched.lock must be held) -------------------------------------------------
 
-@core(void(Sarr, i64))
-def globrunqput(S, gp):
-    S[gx(S, gp) + G_SCHEDLINK] = 0
-    tail = S[S_RUNQTAIL]
-    if tail != 0:
-        S[gx(S, tail) + G_SCHEDLINK] = gp
-    else:
-        S[S_RUNQHEAD] = gp
-    S[S_RUNQTAIL] = gp
-    store_relaxed(S, S_RUNQSIZE, S[S_RUNQSIZE] + 1)
-
-
-@core(void(Sarr, i64))
-def globrunqputhead(S, gp):
-    S[gx(S, gp) + G_SCHEDLINK] = S[S_RUNQHEAD]
-    S[S_RUNQHEAD] = gp
-    if S[S_RUNQTAIL] == 0:
-        S[S_RUNQTAIL] = gp
-    store_relaxed(S, S_RUNQSIZE, S[S_RUNQSIZE] + 1)
-
-
 @core(void(Sarr, i64, i64, i64))
 def globrunqputbatch(S, ghead, gtail, n):
     S[gx(S, gtail) + G_SCHEDLINK] = 0
@@ -55,6 +34,11 @@ def globrunqputbatch(S, ghead, gtail, n):
         S[S_RUNQHEAD] = ghead
     S[S_RUNQTAIL] = gtail
     store_relaxed(S, S_RUNQSIZE, S[S_RUNQSIZE] + n)
+
+
+@core(void(Sarr, i64))
+def globrunqput(S, gp):
+    globrunqputbatch(S, gp, gp, 1)
 
 
 # ---- local run queue ----------------------------------------------------------------------------
