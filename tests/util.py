@@ -43,3 +43,9 @@ functions:
   other:
     - {other}
 """
+
+
+def compile_text_in(directory, text, **params):
+    """compile_text for scripts without pytest's tmp_path: the compiled Program only."""
+    from pathlib import Path
+    return compile_text(Path(directory), text, **params)[1]
