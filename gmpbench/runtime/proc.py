@@ -260,7 +260,10 @@ def wakep_if_needed(S, mid):
         return
     if knob(S, K_SPINNING) != 0 and load(S, S_NMSPINNING) == 0:
         wakep(S, mid)
-    elif knob(S, K_SPINNING) == 0 or knob(S, K_EAGER_WAKEUP) != 0:
+    elif knob(S, K_SPINNING) == 0:
+        count(S, mid, ST_WAKEPS, 1)
+        startm(S, mid, 0, False)
+    elif knob(S, K_EAGER_WAKEUP) != 0:
         count(S, mid, ST_WAKEPS, 1)
         count(S, mid, ST_EAGER_WAKEUPS, 1)
         startm(S, mid, 0, False)
