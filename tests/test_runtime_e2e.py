@@ -177,3 +177,26 @@ def test_watchdog_stops_a_run_past_its_timeout(core, tmp_path):
         run(prog, 2, timeout=0.3)
     assert e.value.kind == "timeout"
     assert "SCHED" in e.value.dump and "goroutine 1 [running]" in e.value.dump
+
+
+TREE = """
+name: tree
+main:
+  - go: {fn: l1, n: 10}
+  - wait: children
+functions:
+  l1: [{go: {fn: l2, n: 10}}, {wait: children}]
+  l2: [{go: {fn: l3, n: 10}}, {wait: children}]
+  l3: [{go: {fn: l4, n: 10}}, {wait: children}]
+  l4: [{go: {fn: leaf, n: 10}}, {wait: children}]
+  leaf: [{work: {uniform: [0, 2us]}}]
+"""
+
+
+@pytest.mark.parametrize("procs", [1, 2, 4])
+def test_fan_out_tree_of_111k_goroutines(core, tmp_path, procs):
+    """Five levels of ten: every level waits for its children, 111,111 goroutines in all."""
+    _, prog, _ = compile_text(tmp_path, TREE)
+    r = run(prog, procs)
+    assert_consistent(r)
+    assert r.counters["gs_created"] == r.counters["gs_exited"] == 1 + 10 + 100 + 1000 + 10**4 + 10**5
