@@ -7,6 +7,7 @@ package and of the instruction table it interprets (DESIGN.md, "Compilation cach
 """
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 
@@ -22,26 +23,32 @@ def _core_hash() -> str:
 CORE_HASH = _core_hash()
 
 
-def _set_cache_dir() -> None:
+def _cache_dir() -> Path:
+    """The user's NUMBA_CACHE_DIR, else ~/.cache/gmpbench/numba-<hash of the core's sources>.
+    Set through the environment when numba is not imported yet (a process that only validates
+    input need not import it; worker processes inherit the setting)."""
     if os.environ.get("NUMBA_CACHE_DIR"):
-        return
-    from numba.core import config
+        return Path(os.environ["NUMBA_CACHE_DIR"])
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gmpbench"
-    config.CACHE_DIR = str(base / f"numba-{CORE_HASH}")
+    path = base / f"numba-{CORE_HASH}"
+    if "numba" in sys.modules:
+        from numba.core import config
+        config.CACHE_DIR = str(path)
+    else:
+        os.environ["NUMBA_CACHE_DIR"] = str(path)
+    return path
 
 
-_set_cache_dir()
+_CACHE_DIR = _cache_dir()
 
 
 def cache_dir() -> Path:
-    from numba.core import config
-    return Path(config.CACHE_DIR or os.environ.get("NUMBA_CACHE_DIR", "."))
+    return _CACHE_DIR
 
 
 def _skip_blas_probe() -> None:
     """numba probes for SciPy's BLAS the first time it loads compiled code, which imports all of
     scipy.linalg (0.4 s here).  The core calls no BLAS: let the probe fail fast instead."""
-    import sys
     if "scipy.linalg" in sys.modules:
         return
     sys.modules["scipy.linalg.cython_blas"] = None
