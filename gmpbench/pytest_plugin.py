@@ -10,8 +10,10 @@ The fixture::
 pytest-benchmark's ``benchmark`` fixture (``benchmark.pedantic``, one run per round; so, like
 ``benchmark``, once per test), records gmpbench's figures in ``benchmark.extra_info["gmpbench"]``
 and returns the case's summary (gmpbench.report.stats.CaseSummary): ``.wall_time`` (median, s),
-``.time_per_op``, ``.sched_latency`` ({p50, p90, p99, p999, max}, s), ``.counters`` (median per
-run), ``.cpu_time``, ``.runs``, ``.values``.  Params not given take the workload file's value
+``.time_per_op``, ``.ops_per_second``, ``.sched_latency`` ({p50, p90, p99, p999, max}, s),
+``.netpoll_latency`` (the same figures from a readiness's due time to its goroutine running;
+None without ``netwait``), ``.counters`` (median per run), ``.cpu_time``, ``.runs``,
+``.values``.  Params not given take the workload file's value
 (a param with several values must be given).
 
 Options:

@@ -143,4 +143,5 @@ def test_small_run_queue_overflows_to_the_global_queue(core):
     base = counters(*FANOUT, "baseline", batches=50)
     _, prog, _ = compile_file("workloads/fan-out.yaml", batches=50)
     small = run_program(prog, 1, parse_policy("baseline,runq_size=8")[1], timeout=60).counters
-    assert base["global_puts"] == 0 and small["global_puts"] > 0
+    # baseline's only global puts are preemptions (rare); an 8-slot ring overflows every batch
+    assert small["global_puts"] > 10 * (base["global_puts"] + 1)

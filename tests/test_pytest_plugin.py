@@ -23,9 +23,12 @@ def test_ping_pong(gmpbench, benchmark):
     assert r.counters["runnext_puts"] > 0
     assert r.wall_time > 0 and r.time_per_op == r.wall_time / 2000
     assert set(r.sched_latency) == {{"p50", "p90", "p99", "p999", "max"}}
+    assert r.netpoll_latency == dict.fromkeys(r.sched_latency)    # no netwait: no samples
+    assert r.ops_per_second == 2000 / r.wall_time
     assert len(r.runs) == 4
     info = benchmark.extra_info["gmpbench"]
     assert info["name"] == r.name and info["counters"]["schedules"] > 0
+    assert info["netpoll_latency"] == r.netpoll_latency
 """
 
 

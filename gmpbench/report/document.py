@@ -15,7 +15,9 @@ from . import units
 from .results import Results, ResultsError, pair_cases
 from .stats import (
     ALPHA,
+    DERIVED_COUNTERS,
     INTERVAL_NAME,
+    LATENCIES,
     TEST_NAME,
     CaseSummary,
     Comparison,
@@ -24,9 +26,37 @@ from .stats import (
     summarize,
 )
 
+# the netpoller's counters, together: calls and their split, Gs delivered and by whom, waits
+NETPOLL_COUNTERS = ("netpoll_calls", "netpoll_nonblocking_calls", "netpoll_blocking_calls",
+                    "netpoll_gs", "netpoll_gs_nonblocking", "netpoll_gs_blocking",
+                    "netpoll_gs_sysmon", "netwaits")
 MAIN_COUNTERS = ("schedules", "runnext_puts", "local_puts", "global_puts", "steals",
                  "gs_stolen", "wakeps", "startms", "stopms", "handoffs", "retakes",
-                 "preemptions", "syscalls", "netpoll_gs")
+                 "preemptions", "syscalls", *NETPOLL_COUNTERS)
+
+
+@dataclass(frozen=True)
+class LatencyKind:
+    """A latency figure of the reports: its table and its html CDF plot."""
+
+    field: str                 # the CaseSummary figure; stats.LATENCIES names its histogram
+    header: str                # the table's first header
+    axis: str                  # the plot's x label
+    events: str                # what the plot's y axis counts
+    always: bool               # shown even when no row has samples
+
+    @property
+    def histogram(self) -> str:
+        return LATENCIES[self.field]
+
+
+LATENCY_KINDS = (
+    LatencyKind("sched_latency", "sched latency", "scheduling latency (runnable -> running)",
+                "schedules", always=True),
+    LatencyKind("netpoll_latency", "netpoll latency (due → running)",
+                "netpoll latency (readiness due -> goroutine running)", "readiness deliveries",
+                always=False),
+)
 
 
 @dataclass
@@ -50,10 +80,18 @@ class Bar:
 
 
 @dataclass
+class LatencyPlot:
+    """The data of one latency CDF plot of a section (html)."""
+
+    kind: LatencyKind
+    hists: dict                                      # row label -> histogram (ns buckets)
+
+
+@dataclass
 class Section:
     title: str
     tables: list[Table]
-    latency: dict = field(default_factory=dict)      # row label -> latency histogram (ns)
+    plots: list[LatencyPlot] = field(default_factory=list)
 
 
 @dataclass
@@ -71,7 +109,8 @@ def method_notes(ref: str) -> list[str]:
         (f"wall time: median over runs (main runnable -> main returned); ratio: median / "
          f"{ref}'s median, above 1 is slower."),
         f"interval: {INTERVAL_NAME}; significance: {TEST_NAME} test, alpha {ALPHA}.",
-        ("sched latency: runnable -> running, the histograms of all runs merged "
+        ("sched latency: runnable -> running; netpoll latency (workloads with netwait): a "
+         "readiness's due time -> its goroutine running; the histograms of all runs merged "
          "(bucket error < 1.6%)."),
         "counters and cpu time: median per run.",
     ]
@@ -81,14 +120,17 @@ def method_notes(ref: str) -> list[str]:
 
 def _main_table(rows: list[tuple[str, CaseSummary]], comps: dict[str, Comparison],
                 ref: str | None) -> Table:
-    header = ["", "runs", "wall time", "±stdev", "time/op", "cpu time", "threads",
-              f"vs {ref}" if ref else "ratio", "interval", "p", "verdict"]
+    """Wall time and its comparison; an ops/s column when some row's workload sets ops."""
+    per_op = any(s.case.ops for _, s in rows)
+    header = ["", "runs", "wall time", "±stdev", "time/op", *(["ops/s"] if per_op else []),
+              "cpu time", "threads", f"vs {ref}" if ref else "ratio", "interval", "p", "verdict"]
     table = Table(header, [])
     for label, s in rows:
         c = comps.get(label)
         table.rows.append([
             label, str(len(s.values)), units.seconds(s.wall_time),
             units.percent(s.stdev, s.mean), units.seconds(s.time_per_op),
+            *([units.rate(s.ops_per_second)] if per_op else []),
             units.seconds(s.cpu_time), str(s.threads_max),
             units.ratio(c.ratio) if c else "", units.interval(c.low, c.high) if c else "",
             units.p_value(c.p_value) if c else "", c.verdict if c else "",
@@ -96,19 +138,37 @@ def _main_table(rows: list[tuple[str, CaseSummary]], comps: dict[str, Comparison
     return table
 
 
-def _latency_table(rows: list[tuple[str, CaseSummary]]) -> Table:
+def _latency_table(rows: list[tuple[str, CaseSummary]], kind: LatencyKind) -> Table:
     names = ("p50", "p90", "p99", "p999", "max")
-    header = ["sched latency", "p50", "p90", "p99", "p99.9", "max"]
-    return Table(header, [[label, *(units.seconds(s.sched_latency[n]) for n in names)]
+    header = [kind.header, "p50", "p90", "p99", "p99.9", "max"]
+    return Table(header, [[label, *(units.seconds(getattr(s, kind.field)[n]) for n in names)]
                           for label, s in rows])
 
 
+def _latency_plots(rows: list[tuple[str, CaseSummary]]) -> list[LatencyPlot]:
+    """Each latency kind's histograms, for the kinds to show: those always shown, and the
+    others when some row has samples."""
+    plots = [LatencyPlot(kind, {label: s.case.histogram(kind.histogram) for label, s in rows})
+             for kind in LATENCY_KINDS]
+    return [p for p in plots if p.kind.always or any(h.sum() for h in p.hists.values())]
+
+
+def _shown_counters(rows: list[tuple[str, CaseSummary]], names: list[str]) -> list[str]:
+    """Of ``names``, those non-zero for some row, and both halves of a derived split whose
+    total is (so that the split shows even when one half is zero)."""
+    shown = {n for n in names if any(s.counters.get(n) for _, s in rows)}
+    for derived, (total, part) in DERIVED_COUNTERS.items():
+        if total in shown:
+            shown |= {derived, part} & set(names)
+    return [n for n in names if n in shown]
+
+
 def _counter_table(rows: list[tuple[str, CaseSummary]]) -> Table:
-    """Counters (median per run) that are non-zero for some row, main counters first."""
+    """Counters (median per run) that _shown_counters keeps, main counters first."""
     names = dict.fromkeys(n for _, s in rows for n in s.counters)
     order = [n for n in MAIN_COUNTERS if n in names] + \
         [n for n in names if n not in MAIN_COUNTERS and n != "cpu_ns"]
-    shown = [n for n in order if any(s.counters.get(n) for _, s in rows)]
+    shown = _shown_counters(rows, order)
     return Table(["counters (median per run)", *(label for label, _ in rows)],
                  [[n, *(units.count(s.counters.get(n, 0)) for _, s in rows)] for n in shown])
 
@@ -120,9 +180,10 @@ def section(title: str, rows: list[tuple[str, CaseSummary]],
     comps = {} if ref is None else {
         label: compare_values(by_label[ref].values, s.values)
         for label, s in rows if label != ref}
-    tables = [_main_table(rows, comps, ref), _latency_table(rows), _counter_table(rows)]
-    latency = {label: s.case.latency() for label, s in rows}
-    return Section(title, tables, latency), comps
+    plots = _latency_plots(rows)
+    tables = [_main_table(rows, comps, ref), *(_latency_table(rows, p.kind) for p in plots),
+              _counter_table(rows)]
+    return Section(title, tables, plots), comps
 
 
 def _geomean_table(first: str, groups: dict[str, list[Comparison]]) -> Table | None:

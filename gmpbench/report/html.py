@@ -1,7 +1,7 @@
 """A Document as one self-contained HTML page, its plots inline SVG drawn with matplotlib.
 
 Plots: the ratios with their intervals (one bar per compared row, coloured by verdict), and per
-section the CDF of scheduling latency of each row.
+section the CDF of each row's scheduling latency, and of its netpoll latency when it has any.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 
-from .document import Bar, Document, Section, Table
+from .document import Bar, Document, LatencyPlot, Section, Table
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
@@ -62,7 +62,7 @@ def ratio_plot(bars: list[Bar]) -> str:
     return _svg(fig)
 
 
-def latency_plot(title: str, hists: dict) -> str:
+def latency_plot(title: str, plot: LatencyPlot) -> str:
     from matplotlib.figure import Figure
     from matplotlib.ticker import EngFormatter
 
@@ -70,7 +70,7 @@ def latency_plot(title: str, hists: dict) -> str:
     _, upper = bucket_bounds()
     fig = Figure(figsize=(7, 3.2))
     ax = fig.subplots()
-    for label, hist in hists.items():
+    for label, hist in plot.hists.items():
         nz = np.nonzero(hist)[0]
         if len(nz):
             cdf = np.cumsum(hist[nz]) / hist.sum()
@@ -78,8 +78,8 @@ def latency_plot(title: str, hists: dict) -> str:
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(EngFormatter(unit="s"))
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("scheduling latency (runnable -> running)")
-    ax.set_ylabel("fraction of schedules")
+    ax.set_xlabel(plot.kind.axis)
+    ax.set_ylabel(f"fraction of {plot.kind.events}")
     ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)
     if ax.lines:
@@ -103,8 +103,9 @@ def _section(sec: Section) -> list[str]:
     for table in sec.tables:
         if table.rows:
             lines += _table(table)
-    if any(h.sum() for h in sec.latency.values()):
-        lines += ['<div class="plot">', latency_plot(sec.title, sec.latency), "</div>"]
+    for plot in sec.plots:
+        if any(h.sum() for h in plot.hists.values()):
+            lines += ['<div class="plot">', latency_plot(sec.title, plot), "</div>"]
     return lines + ["</section>"]
 
 

@@ -1,4 +1,5 @@
-"""Reports as JSON: ``report`` prints spec §5's schema exactly; ``compare`` adds the test."""
+"""Reports as JSON: ``report`` prints spec §5's schema (plus a case's netpoll latency);
+``compare`` adds the test."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,9 @@ def _lines(data) -> list[str]:
 def report(results: Results) -> list[str]:
     """{"cases": [{"name", "workload", "params", "procs", "policy", "wall_time": {"median",
     "mean", "stdev", "values"}, "time_per_op", "sched_latency": {"p50", "p90", "p99", "p999",
-    "max"}, "cpu_time", "counters": {...}}]}, times in seconds."""
+    "max"}, "cpu_time", "counters": {...}, "netpoll_latency": {"p50", ..., "max"}}]}, times in
+    seconds; spec §5's keys, and netpoll_latency beyond them (its figures None without
+    samples)."""
     return _lines({"cases": [summarize(case).to_json() for case in results.measured()]})
 
 

@@ -9,12 +9,16 @@ figures live beside it under the top-level key ``"gmpbench"``, which pyperf igno
                   "cases": [{"name", "workload", "source", "workload_hash", "params", "procs",
                              "policy", "knobs", "ops",
                              "processes": [{"runs": [{"wall_time", "cpu_time", "threads_max",
-                                                      "counters", "latency"}, ...]}, ...]}]}}
+                                                      "counters", "latency",
+                                                      "netpoll_latency"}, ...]}, ...]}]}}
 
 ``processes[i]`` belongs to the i-th pyperf run of the case's benchmark, ``runs[j]`` to its j-th
-value.  ``latency`` is the run's scheduling-latency histogram, sparse: {bucket index: count}
-(buckets of gmpbench.runtime.stats).  A worker writes the same format with one case and one
-process; the runner merges those files.
+value.  ``latency`` is the run's scheduling-latency histogram (runnable -> running) and
+``netpoll_latency`` its netpoll-latency histogram (a readiness's due time -> its goroutine
+running; empty unless the workload uses ``netwait``), both sparse: {bucket index: count} (buckets
+of gmpbench.runtime.stats).  Files written before ``netpoll_latency`` existed lack it: it reads as
+empty.  A worker writes the same format with one case and one process; the runner merges those
+files.
 """
 from __future__ import annotations
 
@@ -34,6 +38,19 @@ class ResultsError(ValueError):
     """A file that is not a readable gmpbench results file."""
 
 
+def _sparse(hist: np.ndarray) -> dict[int, int]:
+    """A dense histogram as {bucket: count}, non-zero buckets only."""
+    return {int(b): int(hist[b]) for b in np.nonzero(hist)[0]}
+
+
+def _sparse_to_json(hist: dict[int, int]) -> dict[str, int]:
+    return {str(b): n for b, n in hist.items()}
+
+
+def _sparse_from_json(data: dict) -> dict[int, int]:
+    return {int(b): int(n) for b, n in data.items()}
+
+
 @dataclass
 class RunFigures:
     """What one run of a case measured."""
@@ -42,26 +59,28 @@ class RunFigures:
     cpu_time: float                   # s
     threads_max: int
     counters: dict[str, int]
-    latency: dict[int, int]           # bucket -> count, non-zero buckets only
+    latency: dict[int, int]           # runnable -> running: bucket -> count, non-zero only
+    netpoll_latency: dict[int, int] = field(default_factory=dict)   # due -> running, likewise
 
     @classmethod
     def from_run(cls, result) -> RunFigures:
         """From a gmpbench.runtime.threads.RunResult."""
-        nz = np.nonzero(result.latency)[0]
         return cls(float(result.wall_time), float(result.cpu_time), int(result.threads_max),
                    {k: int(v) for k, v in result.counters.items()},
-                   {int(b): int(result.latency[b]) for b in nz})
+                   _sparse(result.latency), _sparse(result.netpoll_latency))
 
     def to_json(self) -> dict:
         return {"wall_time": self.wall_time, "cpu_time": self.cpu_time,
                 "threads_max": self.threads_max, "counters": self.counters,
-                "latency": {str(b): n for b, n in self.latency.items()}}
+                "latency": _sparse_to_json(self.latency),
+                "netpoll_latency": _sparse_to_json(self.netpoll_latency)}
 
     @classmethod
     def from_json(cls, data: dict) -> RunFigures:
         return cls(float(data["wall_time"]), float(data["cpu_time"]), int(data["threads_max"]),
                    {k: int(v) for k, v in data["counters"].items()},
-                   {int(b): int(n) for b, n in data["latency"].items()})
+                   _sparse_from_json(data["latency"]),
+                   _sparse_from_json(data.get("netpoll_latency", {})))    # older files lack it
 
 
 @dataclass
@@ -99,12 +118,13 @@ class Case:
     def values(self) -> list[float]:
         return [run.wall_time for run in self.runs]
 
-    def latency(self) -> np.ndarray:
-        """The latency histogram of all runs together (dense)."""
+    def histogram(self, name: str) -> np.ndarray:
+        """The histogram ``name`` of all runs together, dense: ``"latency"`` or
+        ``"netpoll_latency"`` (RunFigures' fields)."""
         from ..runtime.stats import NBUCKETS
         hist = np.zeros(NBUCKETS, dtype=np.int64)
         for run in self.runs:
-            for bucket, count in run.latency.items():
+            for bucket, count in getattr(run, name).items():
                 hist[bucket] += count
         return hist
 

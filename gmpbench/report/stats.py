@@ -25,18 +25,32 @@ RESAMPLES = 2000
 TEST_NAME = "Mann-Whitney U, two-sided"
 INTERVAL_NAME = f"{CONFIDENCE:.0%} bootstrap interval of the ratio of medians"
 LATENCY_QUANTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
+# CaseSummary's latency figures -> the run histogram (RunFigures field) each one summarizes
+LATENCIES = {"sched_latency": "latency", "netpoll_latency": "netpoll_latency"}
+# counters computed per run from two others: name -> (total, the part subtracted from it)
+DERIVED_COUNTERS = {"netpoll_nonblocking_calls": ("netpoll_calls", "netpoll_blocking_calls")}
 
 
 def median(values) -> float:
     return float(statistics.median(values))
 
 
+def run_counters(run) -> dict[str, int]:
+    """A run's counters, plus each derived counter whose two inputs the run has."""
+    counters = dict(run.counters)
+    for name, (total, part) in DERIVED_COUNTERS.items():
+        if total in counters and part in counters:
+            counters[name] = counters[total] - counters[part]
+    return counters
+
+
 def median_counters(runs) -> dict[str, float]:
-    """Each counter's median over runs (an int when it is one)."""
-    names = dict.fromkeys(name for run in runs for name in run.counters)
+    """Each counter's median over runs (an int when it is one), derived counters included."""
+    per_run = [run_counters(run) for run in runs]
+    names = dict.fromkeys(name for counters in per_run for name in counters)
     out = {}
     for name in names:
-        m = median([run.counters.get(name, 0) for run in runs])
+        m = median([counters.get(name, 0) for counters in per_run])
         out[name] = int(m) if m == int(m) else m
     return out
 
@@ -59,6 +73,7 @@ class CaseSummary:
     stdev: float | None                 # None with a single value
     time_per_op: float | None           # s
     sched_latency: dict                 # p50, p90, p99, p999, max: s (None when no samples)
+    netpoll_latency: dict               # the same, of readiness due -> G running (netwait)
     cpu_time: float                     # s, median over runs
     threads_max: int                    # most over runs
     counters: dict                      # median over runs
@@ -71,14 +86,20 @@ class CaseSummary:
     runs = property(lambda self: self.case.runs)
     values = property(lambda self: self.case.values)
 
+    @property
+    def ops_per_second(self) -> float | None:
+        """Throughput: ops / median wall time (None when the workload sets no ``ops``)."""
+        return self.case.ops / self.wall_time if self.case.ops and self.wall_time else None
+
     def to_json(self) -> dict:
-        """The case object of ``report --format json`` (spec §5)."""
+        """The case object of ``report --format json``: spec §5's keys, then netpoll_latency."""
         return {"name": self.name, "workload": self.workload, "params": self.params,
                 "procs": self.procs, "policy": self.policy,
                 "wall_time": {"median": self.wall_time, "mean": self.mean,
                               "stdev": self.stdev, "values": self.values},
                 "time_per_op": self.time_per_op, "sched_latency": self.sched_latency,
-                "cpu_time": self.cpu_time, "counters": self.counters}
+                "cpu_time": self.cpu_time, "counters": self.counters,
+                "netpoll_latency": self.netpoll_latency}
 
 
 def summarize(case: Case) -> CaseSummary:
@@ -89,7 +110,7 @@ def summarize(case: Case) -> CaseSummary:
         case=case, wall_time=wall, mean=statistics.fmean(values),
         stdev=statistics.stdev(values) if len(values) > 1 else None,
         time_per_op=wall / case.ops if case.ops else None,
-        sched_latency=latency_seconds(case.latency()),
+        **{name: latency_seconds(case.histogram(hist)) for name, hist in LATENCIES.items()},
         cpu_time=median([run.cpu_time for run in runs]),
         threads_max=max(run.threads_max for run in runs),
         counters=median_counters(runs),

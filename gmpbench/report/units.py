@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 _TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+_RATE_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
 NONE = "-"
 
 
@@ -19,6 +20,15 @@ def seconds(value) -> str:
         return "0 s"
     scale, unit = next(((s, u) for s, u in _TIME_UNITS if abs(value) >= s), _TIME_UNITS[-1])
     return f"{value / scale:.3g} {unit}"
+
+
+def rate(value) -> str:
+    """Events per second: 1234567 -> "1.23M" (three significant digits)."""
+    if _missing(value):
+        return NONE
+    value = float(f"{value:.3g}")           # rounded first: 999.9 -> "1k", not "1e+03"
+    scale, prefix = next(((s, p) for s, p in _RATE_PREFIXES if abs(value) >= s), (1.0, ""))
+    return f"{value / scale:.3g}{prefix}"
 
 
 def ratio(value) -> str:
