@@ -155,16 +155,17 @@ H_GROUPS = 208       # WSTRIDE words per wait group
 H_MUTEXES = 209      # XSTRIDE words per mutex
 H_CODE = 210         # 4 words per instruction
 H_DISTS = 211        # 3 words per distribution: kind, p1, p2 (ns; lognormal sigma * 1e9)
-H_POL = 212          # the policy's knobs
-H_MSTATS = 213       # STSTRIDE counters per M
-H_MLAT = 214         # stats.NBUCKETS latency buckets per M
-H_COPRIMES = 215     # [count, coprimes of gomaxprocs...]
-H_TIMERS = 216       # the timer heap: 2 words (when, gp) per sleeping G
-H_NETHEAP = 217      # the network emulator's heap: 2 words (due, gp) per waiting connection
-H_MEVENTS = 218      # EVENTS_WORDS per M: epoll_wait's event buffer
-H_MNETLAT = 219      # stats.NBUCKETS per M: readiness due -> G running latency
-H_END = 220          # size of S
-SCHED_SIZE = 232
+H_MSTATS = 212       # STSTRIDE counters per M
+H_MLAT = 213         # stats.NBUCKETS latency buckets per M
+H_COPRIMES = 214     # [count, coprimes of gomaxprocs...]
+H_TIMERS = 215       # the timer heap: 2 words (when, gp) per sleeping G
+H_NETHEAP = 216      # the network emulator's heap: 2 words (due, gp) per waiting connection
+H_MEVENTS = 217      # EVENTS_WORDS per M: epoll_wait's event buffer
+H_MNETLAT = 218      # stats.NBUCKETS per M: readiness due -> G running latency
+H_END = 219          # size of S
+S_KNOBS = 232        # the policy's knobs (policy.py): one load each, at a constant index
+KNOBS_MAX = 32
+SCHED_SIZE = S_KNOBS + KNOBS_MAX
 
 FATAL_NONE, FATAL_DEADLOCK, FATAL_TIMEOUT, FATAL_THROW, FATAL_MAXTHREADS, FATAL_MAXG, \
     FATAL_INTERRUPT = range(7)

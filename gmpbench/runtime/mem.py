@@ -14,8 +14,8 @@ from numba.core.registry import CPUDispatcher
 
 from .layout import (
     CSTRIDE, GSTRIDE, H_ALLG, H_ALLM, H_ALLP, H_CHANS, H_CODE, H_DISTS, H_GROUPS, H_GSTK,
-    H_GSTKDEPTH, H_MLAT, H_MNETLAT, H_MSTATS, H_MUTEXES, H_POL, H_RUNQ, MSTRIDE, PSTRIDE, RUNQ_MAX,
-    STSTRIDE, WSTRIDE, XSTRIDE,
+    H_GSTKDEPTH, H_MLAT, H_MNETLAT, H_MSTATS, H_MUTEXES, H_RUNQ, MSTRIDE, PSTRIDE, RUNQ_MAX,
+    S_KNOBS, STSTRIDE, WSTRIDE, XSTRIDE,
 )
 from .stats import NBUCKETS
 
@@ -120,7 +120,7 @@ def distx(S, d):
 
 @core(i64(Sarr, i64))
 def knob(S, k):
-    return S[S[H_POL] + k]
+    return S[S_KNOBS + k]
 
 
 @core(void(Sarr, i64, i64, i64))

@@ -79,7 +79,6 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_MUTEXES, (len(program.mutex_names) + 1) * L.XSTRIDE),
         (L.H_CODE, code.size),
         (L.H_DISTS, dists.size),
-        (L.H_POL, NKNOBS),
         (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
         (L.H_COPRIMES, len(cop)),
@@ -101,7 +100,8 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     S[L.H_END] = end
     S[S[L.H_CODE]:S[L.H_CODE] + code.size] = code.ravel()
     S[S[L.H_DISTS]:S[L.H_DISTS] + dists.size] = dists.ravel()
-    S[S[L.H_POL]:S[L.H_POL] + NKNOBS] = np.asarray(knobs, dtype=np.int64)
+    assert NKNOBS <= L.KNOBS_MAX
+    S[L.S_KNOBS:L.S_KNOBS + NKNOBS] = np.asarray(knobs, dtype=np.int64)
     S[S[L.H_COPRIMES]:S[L.H_COPRIMES] + len(cop)] = cop
     offs = np.concatenate([[0], np.cumsum(caps)[:-1]]).astype(np.int64)
     for i, cap in enumerate(caps):             # channels, groups, mutexes: row = index
