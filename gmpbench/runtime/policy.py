@@ -32,9 +32,30 @@ KNOBS = {
     "eager_wakeup": (0, "wake an M on every ready while a P is idle, even with spinning Ms (rejected approach 3)"),
 }
 KNOB_NAMES = list(KNOBS)
-for _i, _n in enumerate(KNOB_NAMES):
-    globals()["K_" + _n.upper()] = _i
 NKNOBS = len(KNOB_NAMES)
+
+# Index of each knob in the array (the core reads them as compile-time constants).
+K_RUNNEXT = 0
+K_INHERIT_TIME = 1
+K_SPINNING = 2
+K_SPIN_CAP = 3
+K_STEAL = 4
+K_STEAL_ROUNDS = 5
+K_STEAL_RUNNEXT = 6
+K_STEAL_ORDER = 7
+K_RUNNEXT_BACKOFF_US = 8
+K_FAIRNESS_TICK = 9
+K_RUNQ_SIZE = 10
+K_GLOBAL_BATCH = 11
+K_SYSMON = 12
+K_RETAKE_AFTER_US = 13
+K_PREEMPT_MS = 14
+K_NETPOLL_IN_FINDRUNNABLE = 15
+K_SYSCALL_FASTPATH = 16
+K_CENTRALIZED = 17
+K_DIRECT_HANDOFF = 18
+K_EAGER_WAKEUP = 19
+assert all(globals()["K_" + n.upper()] == i for i, n in enumerate(KNOB_NAMES))
 
 PRESETS = {
     "baseline": ({}, "everything as in proc.go"),
