@@ -92,7 +92,7 @@ def _run_info(argv) -> dict:
             "command": " ".join(["gmpbench", *argv]), "gmpbench_version": __version__}
 
 
-def _runner(args, groups, schedtrace):
+def _runner(args, groups, schedtrace, prestarted):
     from .bench.runner import SCHEDTRACE, Runner, settings_for
     from .runtime import CORE_HASH
     mode = "fast" if args.fast else "rigorous" if args.rigorous else "normal"
@@ -105,28 +105,34 @@ def _runner(args, groups, schedtrace):
     else:
         progress = None
     return Runner(groups, settings, CORE_HASH, progress=progress, schedtrace=schedtrace,
-                  info=_run_info(args.argv))
+                  info=_run_info(args.argv), prestarted=prestarted)
 
 
 def cmd_run(args) -> int:
-    from .bench.cases import load_groups
-    from .bench.runner import WorkerFailed
-    from .report import render_report, write_results
     if args.trace:
         _err("gmpbench run: --trace is not supported yet")
         return EXIT_BAD_INPUT
     schedtrace = _schedtrace_seconds(args.schedtrace)
-    groups = load_groups(args.workloads, args.policy, args.procs, args.param)
-    _load_core_verbosely()
-    runner = _runner(args, groups, schedtrace)
+    from .bench.prestart import prestart_worker
+    prestarted = None if schedtrace else prestart_worker()    # loads the core meanwhile
+    from .bench.cases import load_groups
+    from .bench.runner import WorkerFailed
+    from .report import render_report, write_results
     try:
-        runner.run()
-    except KeyboardInterrupt:
-        runner.results.info["interrupted"] = True
-        _err("gmpbench: interrupted")
-    except WorkerFailed as failure:
-        _err(failure.message())
-        return failure.exit_status
+        groups = load_groups(args.workloads, args.policy, args.procs, args.param)
+        _load_core_verbosely()
+        runner = _runner(args, groups, schedtrace, prestarted)
+        try:
+            runner.run()
+        except KeyboardInterrupt:
+            runner.results.info["interrupted"] = True
+            _err("gmpbench: interrupted")
+        except WorkerFailed as failure:
+            _err(failure.message())
+            return failure.exit_status
+    finally:
+        if prestarted is not None:
+            prestarted.discard()
     results = runner.results
     if not results.measured():
         _err("gmpbench: nothing finished, nothing saved")
@@ -289,25 +295,31 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: list[str] | None = None) -> int:
+def _bad_input_errors() -> tuple:
+    """The exceptions that mean bad input (exit 2); imported only when one is raised, so that
+    a command's first step (say, starting a worker) does not wait for these modules."""
     from .bench.cases import UsageError
     from .report.results import ResultsError
     from .runtime.policy import PolicyError
     from .workload import WorkloadError
+    return WorkloadError, UsageError, PolicyError, ResultsError
+
+
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     args.argv = argv
     try:
         return args.func(args)
-    except (WorkloadError, UsageError, PolicyError, ResultsError) as err:
-        _err(f"gmpbench {args.command}: {err}")
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         _err("gmpbench: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         sys.stderr.close()          # output piped into `head`: not an error
         return EXIT_OK
-    except OSError as err:          # e.g. -o in a directory that cannot be written
+    except Exception as err:
+        # bad input, or an OSError such as -o in a directory that cannot be written
+        if not isinstance(err, _bad_input_errors() + (OSError,)):
+            raise
         _err(f"gmpbench {args.command}: {err}")
         return EXIT_BAD_INPUT

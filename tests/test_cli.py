@@ -182,3 +182,19 @@ def test_run_deadlock_exits_1(tmp_path):
     assert "all goroutines are asleep - deadlock!" in out.stderr
     assert f"recv: never  ({wl}:4)" in out.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def test_prestarted_worker_takes_its_job_from_stdin(core, tmp_path):
+    """The first worker of a run starts before its job is known (it loads the core meanwhile)
+    and reads the job from stdin."""
+    from gmpbench.bench.cases import load_groups
+    from gmpbench.bench.prestart import WORKER, PrestartedWorker, job_input
+    from gmpbench.bench.runner import settings_for, worker_command
+    from gmpbench.report.results import read_results
+    group = load_groups(["workloads/ping-pong.yaml"], ["baseline"], "1", ["rounds=100"])[0]
+    out = tmp_path / "w.json"
+    cmd = worker_command(group, group.policies[0], settings_for("fast", 1, 1, 0), str(out), None)
+    proc = PrestartedWorker().take()
+    _, err = proc.communicate(input=job_input(cmd[len(WORKER):]), timeout=120)
+    assert proc.returncode == 0, err
+    assert list(read_results(str(out)).cases) == [group.case_name(group.policies[0])]

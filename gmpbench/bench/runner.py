@@ -8,16 +8,16 @@ therefore always holds exactly the processes that finished (what Ctrl-C saves).
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from ..report.results import Results, read_results
 from .cases import Group, Policy
+from .prestart import WORKER, PrestartedWorker, job_input, worker_env
 
 STOP_GRACE = 10.0          # s a worker gets to stop its threads after Ctrl-C
 WORKER_OVERHEAD = 120.0    # s allowed beyond the runs themselves (start-up, loading the core)
@@ -81,18 +81,9 @@ class WorkerFailed(Exception):
         return f"the worker running {self.case} {how}" + (f":\n{self.text}" if self.text else "")
 
 
-def _worker_env() -> dict:
-    """The environment of a worker: this gmpbench importable even when not installed."""
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return env
-
-
 def worker_command(group: Group, policy: Policy, settings: Settings, output: str,
                    schedtrace: float | None) -> list[str]:
-    import json
-    cmd = [sys.executable, "-m", "gmpbench", "_worker",
+    cmd = WORKER + [
            "--workload", group.workload.source, "--workload-hash", group.workload_hash,
            "--params", json.dumps(group.params), "--procs", str(group.procs),
            "--policy", policy.name, "--values", str(settings.values),
@@ -116,7 +107,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 class Runner:
     def __init__(self, groups: list[Group], settings: Settings, core_hash: str, *,
-                 progress=None, schedtrace: float | None = None, info: dict | None = None):
+                 progress=None, schedtrace: float | None = None, info: dict | None = None,
+                 prestarted: PrestartedWorker | None = None):
+        self.prestarted = prestarted    # takes the first job, if given
         self.groups = groups
         self.settings = settings
         self.progress = progress or (lambda step: None)
@@ -150,11 +143,16 @@ class Runner:
 
     def _run_worker(self, group: Group, policy: Policy, output: str) -> None:
         cmd = worker_command(group, policy, self.settings, output, self.schedtrace)
-        shown = None if self.schedtrace else subprocess.PIPE
-        proc = subprocess.Popen(cmd, stdout=shown, stderr=subprocess.PIPE, text=True,
-                                env=_worker_env())
+        job = None
+        if self.prestarted is not None and not self.schedtrace:
+            proc, job = self.prestarted.take(), job_input(cmd[len(WORKER):])
+            self.prestarted = None
+        else:
+            shown = None if self.schedtrace else subprocess.PIPE
+            proc = subprocess.Popen(cmd, stdout=shown, stderr=subprocess.PIPE, text=True,
+                                    env=worker_env())
         try:
-            _, err = proc.communicate(timeout=self._time_limit(group))
+            _, err = proc.communicate(input=job, timeout=self._time_limit(group))
         except KeyboardInterrupt:
             _stop(proc)
             raise

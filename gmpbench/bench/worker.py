@@ -12,6 +12,11 @@ is collected here, in the measuring process.  stdout carries only schedtrace lin
 
 Exit status: 0 done; 1 a run failed (the message and the dump on stderr); 2 bad input;
 130 interrupted (nothing written).
+
+``_worker --job-from-stdin`` is the same worker started before its job is known: it imports the
+core and loads it from the cache first, then reads the arguments above from its stdin (one JSON
+list).  The parent starts the first worker this way while it is still reading its input, so the
+first case starts sooner (bench.runner.PrestartedWorker).
 """
 from __future__ import annotations
 
@@ -22,16 +27,29 @@ import time
 EXIT_INTERRUPTED = 130
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--workload", required=True)
-    parser.add_argument("--workload-hash", required=True)
-    parser.add_argument("--params", required=True, help="the case's params as a JSON object")
-    parser.add_argument("--procs", type=int, required=True)
-    parser.add_argument("--policy", required=True)
-    parser.add_argument("--values", type=int, required=True)
-    parser.add_argument("--warmups", type=int, required=True)
-    parser.add_argument("--output", required=True)
+def add_arguments(parser, job_required: bool = False) -> None:
+    """The job's arguments; with job_required=False also --job-from-stdin (and then the job's
+    own arguments are read later, from stdin)."""
+    parser.add_argument("--workload", required=job_required)
+    parser.add_argument("--workload-hash", required=job_required)
+    parser.add_argument("--params", required=job_required,
+                        help="the case's params as a JSON object")
+    parser.add_argument("--procs", type=int, required=job_required)
+    parser.add_argument("--policy", required=job_required)
+    parser.add_argument("--values", type=int, required=job_required)
+    parser.add_argument("--warmups", type=int, required=job_required)
+    parser.add_argument("--output", required=job_required)
     parser.add_argument("--schedtrace", type=float, default=None, help="seconds")
+    if not job_required:
+        parser.add_argument("--job-from-stdin", action="store_true")
+
+
+def _job_from_stdin():
+    """The job's arguments, sent by the parent as one JSON list on stdin."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="gmpbench _worker")
+    add_arguments(parser, job_required=True)
+    return parser.parse_args(json.loads(sys.stdin.readline()))
 
 
 def _prepare(args):
@@ -49,6 +67,12 @@ def run_worker(args) -> int:
     from ..runtime import CORE_HASH, load_core
     from ..runtime.threads import RunError, RunInterrupted
     from .measure import make_process, measure
+    if args.job_from_stdin:
+        load_core()                     # while the parent is still getting ready
+        args = _job_from_stdin()
+    elif args.workload is None:
+        print("gmpbench _worker: the job's arguments are missing", file=sys.stderr)
+        return 2
     prepared = _prepare(args)
     load_core()
     start = time.monotonic()
