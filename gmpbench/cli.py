@@ -64,6 +64,21 @@ def _schedtrace_seconds(text: str | None) -> float | None:
     return ns / 1e9
 
 
+def _trace_path(text: str | None, groups) -> str | None:
+    """--trace FILE.json: the file's absolute path (the worker writes it), for one case only."""
+    if text is None:
+        return None
+    from .bench.cases import UsageError
+    cases = [g.case_name(p) for g in groups for p in g.policies]
+    if len(cases) != 1:
+        raise UsageError(f"--trace records one run of one case, but this command has "
+                         f"{len(cases)} cases ({', '.join(cases[:3])}"
+                         f"{', ...' if len(cases) > 3 else ''}): choose one with --procs, "
+                         f"--policy or --param")
+    import os
+    return os.path.abspath(text)
+
+
 def _default_output(groups) -> str:
     import os
     from datetime import datetime, timezone
@@ -92,12 +107,14 @@ def _run_info(argv) -> dict:
             "command": " ".join(["gmpbench", *argv]), "gmpbench_version": __version__}
 
 
-def _runner(args, groups, schedtrace, prestarted):
-    from .bench.runner import SCHEDTRACE, Runner, settings_for
+def _runner(args, groups, schedtrace, trace, prestarted):
+    from .bench.runner import SCHEDTRACE, TRACE, Runner, settings_for
     from .runtime import CORE_HASH
     mode = "fast" if args.fast else "rigorous" if args.rigorous else "normal"
-    settings = SCHEDTRACE if schedtrace else settings_for(mode, args.processes, args.values,
-                                                           args.warmups)
+    if schedtrace or trace:
+        settings = SCHEDTRACE if schedtrace else TRACE
+    else:
+        settings = settings_for(mode, args.processes, args.values, args.warmups)
     if schedtrace:
         progress = _case_header
     elif not args.quiet and sys.stdout.isatty() and sys.stderr.isatty():
@@ -105,13 +122,10 @@ def _runner(args, groups, schedtrace, prestarted):
     else:
         progress = None
     return Runner(groups, settings, CORE_HASH, progress=progress, schedtrace=schedtrace,
-                  info=_run_info(args.argv), prestarted=prestarted)
+                  info=_run_info(args.argv), prestarted=prestarted, trace=trace)
 
 
 def cmd_run(args) -> int:
-    if args.trace:
-        _err("gmpbench run: --trace is not supported yet")
-        return EXIT_BAD_INPUT
     schedtrace = _schedtrace_seconds(args.schedtrace)
     from .bench.prestart import prestart_worker
     prestarted = None if schedtrace else prestart_worker()    # loads the core meanwhile
@@ -120,8 +134,9 @@ def cmd_run(args) -> int:
     from .report import render_report, write_results
     try:
         groups = load_groups(args.workloads, args.policy, args.procs, args.param)
+        trace = _trace_path(args.trace, groups)
         _load_core_verbosely()
-        runner = _runner(args, groups, schedtrace, prestarted)
+        runner = _runner(args, groups, schedtrace, trace, prestarted)
         try:
             runner.run()
         except KeyboardInterrupt:
@@ -137,11 +152,16 @@ def cmd_run(args) -> int:
     if not results.measured():
         _err("gmpbench: nothing finished, nothing saved")
         return EXIT_INTERRUPTED
-    path = args.output or _default_output(groups)
-    write_results(path, results)
+    # A traced run's timings include the tracing: saved only when asked for with -o.
+    path = args.output or (None if trace else _default_output(groups))
+    if path:
+        write_results(path, results)
     if not args.quiet:
         print("\n".join(render_report(results, "text", title="gmpbench run")))
-    print(f"results: {path}")
+    if path:
+        print(f"results: {path}")
+    if trace:
+        print(f"trace: {trace} (open it in https://ui.perfetto.dev or chrome://tracing)")
     return EXIT_INTERRUPTED if results.info.get("interrupted") else EXIT_OK
 
 
@@ -232,7 +252,8 @@ def _add_run(sub) -> None:
                    "(default 1)")
     p.add_argument("--schedtrace", metavar="DURATION", help="print Go's SCHED lines every "
                    "DURATION (one process, one run per case)")
-    p.add_argument("--trace", metavar="FILE.json", help="(not supported yet)")
+    p.add_argument("--trace", metavar="FILE.json", help="record an execution trace of one run "
+                   "of one case (Chrome trace JSON, for Perfetto); no results file unless -o")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line, no summary")
     p.set_defaults(func=cmd_run)
 

@@ -123,7 +123,7 @@ def test_disasm():
     (["--policy", "baseline,bogus=1"], "unknown knob 'bogus'"),
     (["--param", "nope=1"], "params.nope: unknown param 'nope'"),
     (["--procs", "0"], "--procs"),
-    (["--trace", "t.json"], "not supported yet"),
+    (["--trace", "t.json"], "--procs, --policy or --param"),      # ping-pong has procs 1, 2
     (["--schedtrace", "soon"], "--schedtrace"),
 ])
 def test_run_bad_input_exits_2(args, message):

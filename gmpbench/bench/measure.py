@@ -22,24 +22,33 @@ def ensure_core(notify=None) -> tuple[float, bool]:
     return load_core(notify)
 
 
-def run_once(prepared, schedtrace: float | None = None, out=None) -> RunFigures:
+def run_once(prepared, schedtrace: float | None = None, out=None,
+             trace: str | None = None) -> RunFigures:
     """One run of a prepared case (bench.cases.Prepared); raises
-    gmpbench.runtime.threads.RunError when it fails."""
+    gmpbench.runtime.threads.RunError when it fails.  With trace, a path, the run records an
+    execution trace and writes it there (Chrome trace JSON)."""
     from ..runtime.threads import run_program
     wl = prepared.workload
     result = run_program(prepared.program, prepared.case.procs, prepared.policy.knobs,
                          timeout=wl.timeout, max_threads=wl.max_threads, schedtrace=schedtrace,
-                         out=out or sys.stdout)
+                         out=out or sys.stdout, trace=trace is not None)
+    if trace is not None:
+        from ..report.trace import write_trace
+        write_trace(trace, result.trace, prepared.program, prepared.case.name,
+                    prepared.case.procs, result.trace_dropped)
     return RunFigures.from_run(result)
 
 
-def measure(prepared, *, values: int, warmups: int,
-            schedtrace: float | None = None) -> tuple[list[float], list[RunFigures]]:
-    """``warmups`` runs whose wall times are kept apart, then ``values`` measured runs.
+def measure(prepared, *, values: int, warmups: int, schedtrace: float | None = None,
+            trace: str | None = None) -> tuple[list[float], list[RunFigures]]:
+    """``warmups`` runs whose wall times are kept apart, then ``values`` measured runs (with
+    trace, a path: the last one is traced).
 
     Returns (warm-up wall times, [RunFigures])."""
     warm = [run_once(prepared, schedtrace).wall_time for _ in range(warmups)]
-    return warm, [run_once(prepared, schedtrace) for _ in range(values)]
+    last = values - 1
+    return warm, [run_once(prepared, schedtrace, trace=trace if i == last else None)
+                  for i in range(values)]
 
 
 def make_process(case: Case, core_hash: str, runs: list, warmups: list[float],

@@ -40,6 +40,8 @@ MODES = {
 }
 # --schedtrace: one process, one run, its lines shown as they come
 SCHEDTRACE = Settings("schedtrace", processes=1, values=1, warmups=0)
+# --trace: one process, one traced run
+TRACE = Settings("trace", processes=1, values=1, warmups=0)
 
 
 def settings_for(mode: str, processes=None, values=None, warmups=None) -> Settings:
@@ -82,7 +84,7 @@ class WorkerFailed(Exception):
 
 
 def worker_command(group: Group, policy: Policy, settings: Settings, output: str,
-                   schedtrace: float | None) -> list[str]:
+                   schedtrace: float | None, trace: str | None = None) -> list[str]:
     cmd = WORKER + [
            "--workload", group.workload.source, "--workload-hash", group.workload_hash,
            "--params", json.dumps(group.params), "--procs", str(group.procs),
@@ -90,6 +92,8 @@ def worker_command(group: Group, policy: Policy, settings: Settings, output: str
            "--warmups", str(settings.warmups), "--output", output]
     if schedtrace:
         cmd += ["--schedtrace", repr(schedtrace)]
+    if trace:
+        cmd += ["--trace", trace]
     return cmd
 
 
@@ -108,12 +112,13 @@ def _stop(proc: subprocess.Popen) -> None:
 class Runner:
     def __init__(self, groups: list[Group], settings: Settings, core_hash: str, *,
                  progress=None, schedtrace: float | None = None, info: dict | None = None,
-                 prestarted: PrestartedWorker | None = None):
+                 prestarted: PrestartedWorker | None = None, trace: str | None = None):
         self.prestarted = prestarted    # takes the first job, if given
         self.groups = groups
         self.settings = settings
         self.progress = progress or (lambda step: None)
         self.schedtrace = schedtrace
+        self.trace = trace              # path for the execution trace (one case only)
         info = dict(info or {}, settings=asdict(settings), interrupted=False)
         self.results = Results(core_hash, info=info)
 
@@ -142,7 +147,7 @@ class Runner:
         return group.workload.timeout * runs + WORKER_OVERHEAD
 
     def _run_worker(self, group: Group, policy: Policy, output: str) -> None:
-        cmd = worker_command(group, policy, self.settings, output, self.schedtrace)
+        cmd = worker_command(group, policy, self.settings, output, self.schedtrace, self.trace)
         job = None
         if self.prestarted is not None and not self.schedtrace:
             proc, job = self.prestarted.take(), job_input(cmd[len(WORKER):])

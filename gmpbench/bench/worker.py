@@ -3,7 +3,7 @@
 Protocol.  The parent (bench.runner) starts one worker per (case, process) with
 
     _worker --workload PATH --workload-hash H --params JSON --procs N --policy TEXT
-            --values N --warmups W --output FILE [--schedtrace SECONDS]
+            --values N --warmups W --output FILE [--schedtrace SECONDS] [--trace PATH]
 
 The worker loads the workload (its file must still hash to H), compiles the case, loads the
 core from numba's warm cache, makes W warm-up runs and N value runs, and writes a results file
@@ -40,6 +40,8 @@ def add_arguments(parser, job_required: bool = False) -> None:
     parser.add_argument("--warmups", type=int, required=job_required)
     parser.add_argument("--output", required=job_required)
     parser.add_argument("--schedtrace", type=float, default=None, help="seconds")
+    parser.add_argument("--trace", default=None, help="write the last run's execution trace "
+                        "here")
     if not job_required:
         parser.add_argument("--job-from-stdin", action="store_true")
 
@@ -78,7 +80,7 @@ def run_worker(args) -> int:
     start = time.monotonic()
     try:
         warmups, runs = measure(prepared, values=args.values, warmups=args.warmups,
-                                schedtrace=args.schedtrace)
+                                schedtrace=args.schedtrace, trace=args.trace)
     except RunInterrupted:
         return EXIT_INTERRUPTED
     except RunError as err:

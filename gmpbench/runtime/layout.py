@@ -127,6 +127,8 @@ S_MAXG = 104         # rows of allg
 S_TSC_PER_NS_Q20 = 105  # cputicks per ns, fixed point << 20 (calibrated in state.py)
 S_SEED = 106
 S_RUNSTART_NS = 107  # nanotime when main became runnable (loop: D deadlines)
+S_TRACE = 108        # events per M's trace buffer; 0: tracing off (set before the run, read-only)
+S_TRACE_MS = 109     # Ms 0..S_TRACE_MS-1 have a trace buffer (trace.py)
 S_POOLWORD = 112     # futex word: bumped to hand a new M to a spare thread (threads.py)
 S_NPOOL = 113        # sched lock: spare threads waiting for an M
 
@@ -162,7 +164,8 @@ H_TIMERS = 215       # the timer heap: 2 words (when, gp) per sleeping G
 H_NETHEAP = 216      # the network emulator's heap: 2 words (due, gp) per waiting connection
 H_MEVENTS = 217      # EVENTS_WORDS per M: epoll_wait's event buffer
 H_MNETLAT = 218      # stats.NBUCKETS per M: readiness due -> G running latency
-H_END = 219          # size of S
+H_MTRACE = 219       # S_TRACE events of TRACE_WORDS per M with a buffer (trace.py)
+H_END = 220          # size of S
 S_KNOBS = 232        # the policy's knobs (policy.py): one load each, at a constant index
 KNOBS_MAX = 32
 SCHED_SIZE = S_KNOBS + KNOBS_MAX
@@ -223,10 +226,18 @@ EXTRA_COUNTERS = ("netpoll_blocking_calls", "cpu_ns", "netpoll_gs_nonblocking",
  ST_EAGER_WAKEUPS) = range(
     len(COUNTERS), len(COUNTERS) + len(EXTRA_COUNTERS))
 STSTRIDE = 40
+# unnamed slots at the end of the row (not results): the M's trace events written and dropped
+ST_TRACE_N = STSTRIDE - 2
+ST_TRACE_DROPPED = STSTRIDE - 1
+
+# ---- execution trace (trace.py) -----------------------------------------------------------------
+TRACE_WORDS = 4      # per event: cputicks, kind | arg << 8, goid, P id
+TRACE_MAX = 65536    # default events per M
+TRACE_MS_MAX = 256   # Ms (rows 0..255) with a buffer; later Ms only count drops
 
 
 PD_READY = -1      # pollDesc.rg: readiness arrived and nobody consumed it
 PD_WAIT = -2       # pollDesc.rg: a G is about to park on it
 EVENTS_MAX = 128   # epoll events per netpoll call
 EVENTS_WORDS = EVENTS_MAX * 12 // 8  # epoll_event is 12 packed bytes
-assert len(COUNTERS) + len(EXTRA_COUNTERS) <= STSTRIDE, "mstats rows too short"
+assert len(COUNTERS) + len(EXTRA_COUNTERS) <= ST_TRACE_N, "mstats rows too short"

@@ -68,6 +68,7 @@ from .osdeps import (
 )
 from .proc import casgstatus, injectglist, prepark
 from .stats import hist_record
+from .trace import EV_NETPOLL, trace_event
 
 BREAK = 0        # epoll data of the netpollBreak eventfd (connection ids are G ids, >= 1)
 
@@ -157,6 +158,7 @@ def netpoll(S, mid, block, counter):
     if block:
         count(S, mid, ST_NETPOLL_BLOCKING, 1)
     glist = 0
+    ready = 0
     for k in range(max(n, 0)):
         b = 12 * k + 4                      # the event's data, after its u32 events
         conn = (S[buf + b // 8] >> (8 * (b % 8))) & 0xFFFFFFFF
@@ -170,6 +172,9 @@ def netpoll(S, mid, block, counter):
             glist = gp
             count(S, mid, ST_NETPOLL_GS, 1)
             count(S, mid, counter, 1)
+            ready += 1
+    if ready > 0:
+        trace_event(S, mid, EV_NETPOLL, 0, ready)
     return glist
 
 

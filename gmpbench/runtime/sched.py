@@ -154,6 +154,7 @@ from .stats import hist_record
 from .sync import child_exited, children_commit_park, group_done, release_g
 from .sysmon import newsysmon, sysmon
 from .timers import timerproc
+from .trace import EV_GO_START, EV_GO_STOP, EV_STEAL, STEAL_SHIFT, trace_event
 
 # ---- picking a G ------------------------------------------------------------------------------
 
@@ -205,6 +206,7 @@ def steal_work(S, mid, pid):
             if gp != 0:
                 count(S, mid, ST_STEALS, 1)
                 count(S, mid, ST_GS_STOLEN, n)
+                trace_event(S, mid, EV_STEAL, 0, victim | (n << STEAL_SHIFT))
                 return gp
     return 0
 
@@ -369,6 +371,7 @@ def execute(S, mid, gp, inherit):
     S[g + G_M] = mid
     hist_record(S, latx(S, mid), ticks_to_ns(S, cputicks() - S[g + G_READYTICK]))
     count(S, mid, ST_SCHEDULES, 1)
+    trace_event(S, mid, EV_GO_START, gp, 0)
     return run_g(S, mid, gp)
 
 
@@ -446,6 +449,7 @@ def goexit0(S, mid, gp):
 @core(pair(Sarr, i64, i64, i64))
 def finish(S, mid, gp, why):
     """Complete the stop gp asked for; returns (next G to run at once or 0, inheritTime)."""
+    trace_event(S, mid, EV_GO_STOP, gp, why)
     if why == WHY_PARK:
         return park_m(S, mid, gp), 1
     if why == WHY_EXIT:

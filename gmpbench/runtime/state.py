@@ -59,9 +59,11 @@ def _dist_rows(dists: np.ndarray) -> np.ndarray:
 
 
 def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: int,
-              seed: int) -> np.ndarray:
-    """The state of one run of program at GOMAXPROCS=procs; every P starts idle."""
+              seed: int, trace_max: int = 0) -> np.ndarray:
+    """The state of one run of program at GOMAXPROCS=procs; every P starts idle.  trace_max > 0
+    turns the execution trace on with buffers of that many events per M (trace.py)."""
     maxm = max_threads + 2          # row 0 unused, and room for sysmon
+    trace_rows = min(maxm + 1, L.TRACE_MS_MAX) if trace_max > 0 else 0
     caps = np.asarray(program.chan_caps, dtype=np.int64)
     code = np.asarray(program.code, dtype=np.int64).reshape(-1, 4)
     dists = _dist_rows(program.dists)
@@ -86,6 +88,7 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_NETHEAP, 2 * (max_gs + 1)),
         (L.H_MEVENTS, (maxm + 1) * L.EVENTS_WORDS),
         (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
+        (L.H_MTRACE, trace_rows * trace_max * L.TRACE_WORDS),
     ]
     bases, end = {}, L.SCHED_SIZE
     for h, n in sizes:
@@ -113,6 +116,8 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     S[L.S_MAXG] = max_gs
     S[L.S_TSC_PER_NS_Q20] = tsc_per_ns_q20()
     S[L.S_SEED] = seed
+    S[L.S_TRACE_MS] = trace_rows
+    S[L.S_TRACE] = trace_max if trace_rows else 0
     for pid in range(procs, 0, -1):          # the pidle list, P 1 at its head
         p = table(S, L.H_ALLP, L.PSTRIDE, pid)
         p[L.P_ID] = pid

@@ -18,6 +18,7 @@ from .osdeps import nanosleep
 from .policy import K_SYSCALL_FASTPATH
 from .proc import acquirep, casgstatus, handoffp, releasep, stopping, wake_sysmon
 from .runq import globrunqput, pidleget
+from .trace import EV_SYSCALL_ENTER, EV_SYSCALL_EXIT_FAST, EV_SYSCALL_EXIT_SLOW, trace_event
 
 SYSCALL_SLICE_NS = 50_000_000   # a long syscall is made of real sleeps of at most this
 
@@ -29,6 +30,7 @@ def entersyscall(S, mid, gp):
     m = mx(S, mid)
     p = px(S, S[m + M_P])
     count(S, mid, ST_SYSCALLS, 1)
+    trace_event(S, mid, EV_SYSCALL_ENTER, gp, 0)
     casgstatus(S, gp, Grunning, Gsyscall)
     wake_sysmon(S)                      # sysmon must watch this P now
     S[m + M_SYSCALLTICK] = S[p + P_SYSCALLTICK]
@@ -42,6 +44,7 @@ def entersyscallblock(S, mid, gp):
     m = mx(S, mid)
     p = px(S, S[m + M_P])
     count(S, mid, ST_SYSCALLS, 1)
+    trace_event(S, mid, EV_SYSCALL_ENTER, gp, 1)
     S[m + M_SYSCALLTICK] = S[p + P_SYSCALLTICK]
     S[p + P_SYSCALLTICK] += 1
     casgstatus(S, gp, Grunning, Gsyscall)
@@ -107,6 +110,7 @@ def exitsyscall(S, mid, gp):
         S[p + P_SYSCALLTICK] += 1
         casgstatus(S, gp, Gsyscall, Grunning)
         count(S, mid, ST_SYSCALL_FAST_EXITS, 1)
+        trace_event(S, mid, EV_SYSCALL_EXIT_FAST, gp, 0)
         return True
     if knob(S, K_SYSCALL_FASTPATH) == 0:
         give_up_p(S, mid)
@@ -129,3 +133,4 @@ def exitsyscall0(S, mid, gp):
     if pid != 0:
         wake_sysmon(S)
         acquirep(S, mid, pid)
+    trace_event(S, mid, EV_SYSCALL_EXIT_SLOW, gp, 0)

@@ -25,6 +25,7 @@ from ..workload import ops
 from .policy import K_SYSMON
 from .stats import NBUCKETS
 from .state import new_state, rows, table
+from .trace import collect
 
 SPARES = 2                 # spare threads kept ready for newm
 TICK_NS = 20_000_000       # the template thread's longest sleep
@@ -58,6 +59,8 @@ class RunResult:
     gs_live: int                         # Gs still alive when main returned
     netpoll_latency: np.ndarray          # histogram of readiness due -> G running, ns
     channels: dict = field(default_factory=dict)   # name -> {sent, received, sent_sum, received_sum}
+    trace: np.ndarray | None = None      # with trace=True: trace.TRACE_DTYPE events, by time
+    trace_dropped: int = 0               # events lost to full buffers
 
 
 def _core():
@@ -67,11 +70,11 @@ def _core():
 
 class _Run:
     def __init__(self, program, procs, knobs, timeout, max_threads, max_gs, seed, schedtrace,
-                 out):
+                 out, trace_max):
         self.program = program
         self.knobs = knobs
         self.timeout = timeout
-        self.S = new_state(program, procs, knobs, max_threads, max_gs, seed)
+        self.S = new_state(program, procs, knobs, max_threads, max_gs, seed, trace_max)
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
         self.schedtrace = schedtrace
@@ -184,6 +187,7 @@ class _Run:
         for i, name in enumerate(L.EXTRA_COUNTERS):
             counters[name] = int(st[len(L.COUNTERS) + i])
         q = sc[L.S_TSC_PER_NS_Q20] / float(1 << 20)
+        trace, dropped = collect(S) if sc[L.S_TRACE] else (None, 0)
         return RunResult(
             wall_time=(sc[L.S_ENDTICK] - sc[L.S_STARTTICK]) / q / 1e9,
             cpu_time=counters["cpu_ns"] / 1e9,
@@ -193,6 +197,8 @@ class _Run:
             threads_max=int(sc[L.S_THREADS_MAX]),
             gs_live=counters["gs_created"] - counters["gs_exited"],
             channels=channel_stats(S, self.program),
+            trace=trace,
+            trace_dropped=dropped,
         )
 
     def _error(self, code, timeout_dump) -> RunError:
@@ -225,11 +231,14 @@ def _raise_fd_limit():
 
 def run_program(program, procs: int, knobs: np.ndarray, *, timeout: float = 120.0,
                 max_threads: int = 10000, max_gs: int = 1 << 20, seed: int | None = None,
-                schedtrace: float | None = None, out=None) -> RunResult:
-    """Run a compiled workload once at GOMAXPROCS=procs under a policy's knobs."""
+                schedtrace: float | None = None, out=None, trace: bool = False,
+                trace_max: int = L.TRACE_MAX) -> RunResult:
+    """Run a compiled workload once at GOMAXPROCS=procs under a policy's knobs.  trace=True
+    records an execution trace (RunResult.trace) of at most trace_max events per M."""
     import sys
     run = _Run(program, procs, knobs, timeout, max_threads, max_gs,
-               program.seed if seed is None else seed, schedtrace, out or sys.stdout)
+               program.seed if seed is None else seed, schedtrace, out or sys.stdout,
+               trace_max if trace else 0)
     return run.run()
 
 
