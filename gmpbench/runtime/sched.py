@@ -8,7 +8,7 @@ instead of recursing.
 """
 import numpy as np
 
-from .atomics import cputicks, load, load_relaxed, store, store_relaxed, xadd, xchg
+from .atomics import cas, cputicks, load, load_relaxed, store, store_relaxed, xadd, xchg
 from .interp import (
     WHY_EXIT,
     WHY_PARK,
@@ -44,6 +44,7 @@ from .layout import (
     S_LASTPOLL,
     S_LOCK,
     S_MAING,
+    S_MAINPENDING,
     S_MAINSTARTED,
     S_MCOUNT,
     S_NETNOTE,
@@ -470,6 +471,20 @@ def finish(S, mid, gp, why):
 
 # ---- the M ---------------------------------------------------------------------------------------
 
+@core(void(Sarr, i64, i64))
+def runtime_main(S, mid, pid):
+    """On the first M, like m0 in Go: create main on our P, so that main runs as soon as it is
+    runnable -- the run's clock starts here, with no thread wake-up inside it."""
+    gp = gnew(S, mid, pid, 0, 0, 0)
+    S[S_MAING] = gp
+    runqput(S, mid, pid, gp, False)
+    S[S_STARTTICK] = S[gx(S, gp) + G_READYTICK]
+    S[S_RUNSTART_NS] = nanotime()
+    store(S, S_LASTPOLL, S[S_RUNSTART_NS])
+    store(S, S_MAINSTARTED, 1)
+    wake_sysmon(S)
+
+
 @core(void(Sarr, i64))
 def mstart(S, mid):
     """The body of an M's thread: start with the P newm gave it, then schedule until the run
@@ -481,6 +496,8 @@ def mstart(S, mid):
     pid = S[m + M_NEXTP]
     S[m + M_NEXTP] = 0
     acquirep(S, mid, pid)
+    if load(S, S_MAINPENDING) != 0 and cas(S, S_MAINPENDING, 1, 0):
+        runtime_main(S, mid, pid)
     while not stopping(S):
         gp, inherit = schedule(S, mid)
         while gp != 0:
@@ -519,18 +536,11 @@ def spare_thread(S):
 
 @core(void(Sarr))
 def start_main(S):
-    """Create main on an idle P and start an M for it: the run's clock starts now."""
+    """Start the run: an M for an idle P, which creates main itself (runtime_main)."""
     lock(S, S_LOCK)
     pid = pidleget(S)
     unlock(S, S_LOCK)
-    gp = gnew(S, 0, pid, 0, 0, 0)
-    S[S_MAING] = gp
-    runqput(S, 0, pid, gp, False)       # the P is idle and ours until an M takes it
-    S[S_STARTTICK] = S[gx(S, gp) + G_READYTICK]
-    S[S_RUNSTART_NS] = nanotime()
-    store(S, S_LASTPOLL, S[S_RUNSTART_NS])
-    store(S, S_MAINSTARTED, 1)
-    wake_sysmon(S)
+    store(S, S_MAINPENDING, 1)
     newm(S, pid, False)
 
 
