@@ -31,7 +31,9 @@ def test_fan_out_100k_goroutines(core, procs):
     assert_consistent(r)
     assert r.gs_live == 0
     assert r.counters["gs_created"] == wl.ops_value(case) + 1      # + main
-    assert r.threads_max <= procs + 3              # Ps, a spinning M, sysmon, slack
+    # Ms for the Ps, sysmon, and a few started while another M was on its way to park --
+    # but not growing with the 100,000 goroutines
+    assert r.threads_max <= 2 * procs + 2
     if procs > 1:
         assert r.counters["steals"] > 0
 
