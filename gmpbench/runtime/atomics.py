@@ -77,29 +77,25 @@ def cas(typingctx, a, i, old, new):
     return types.boolean(a, i, old, new), codegen
 
 
-@intrinsic
-def xadd(typingctx, a, i, delta):
-    """Atomically add delta to a[i] (seq_cst); returns the NEW value, as Go's Xadd does."""
-    _check(a, i)
+def _rmw(op, new_value, doc):
+    """A seq_cst read-modify-write returning the new value (Go's Xadd) or the old one."""
+    @intrinsic
+    def rmw_op(typingctx, a, i, v):
+        _check(a, i)
 
-    def codegen(context, builder, sig, args):
-        ptr = _ptr(context, builder, sig.args[0], args[0], args[1])
-        d = context.cast(builder, args[2], sig.args[2], types.int64)
-        old = builder.atomic_rmw("add", ptr, d, "seq_cst")
-        return builder.add(old, d)
-    return types.int64(a, i, delta), codegen
+        def codegen(context, builder, sig, args):
+            ptr = _ptr(context, builder, sig.args[0], args[0], args[1])
+            val = context.cast(builder, args[2], sig.args[2], types.int64)
+            old = builder.atomic_rmw(op, ptr, val, "seq_cst")
+            return builder.add(old, val) if new_value else old
+        return types.int64(a, i, v), codegen
+    rmw_op.__doc__ = doc
+    return rmw_op
 
 
-@intrinsic
-def xchg(typingctx, a, i, v):
-    """Atomically store v into a[i] (seq_cst); returns the old value."""
-    _check(a, i)
-
-    def codegen(context, builder, sig, args):
-        ptr = _ptr(context, builder, sig.args[0], args[0], args[1])
-        val = context.cast(builder, args[2], sig.args[2], types.int64)
-        return builder.atomic_rmw("xchg", ptr, val, "seq_cst")
-    return types.int64(a, i, v), codegen
+xadd = _rmw("add", True,
+            "Atomically add delta to a[i] (seq_cst); returns the NEW value, as Go's Xadd does.")
+xchg = _rmw("xchg", False, "Atomically store v into a[i] (seq_cst); returns the old value.")
 
 
 @intrinsic

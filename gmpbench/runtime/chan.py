@@ -7,8 +7,25 @@ blocks returns PARK to the M with the channel still locked; park_m unlocks it on
 is _Gwaiting, so no partner can ready a G that is still running.
 """
 from .layout import (
-    C_BUFOFF, C_CAP, C_COUNT, C_LOCK, C_NEXTVAL, C_RECVD, C_RECVDSUM, C_RECVQ_HEAD, C_RECVX, C_SENDQ_HEAD, C_SENDX, C_SENT, C_SENTSUM, G_ELEM, G_SCHEDLINK,
-    H_CHANBUF, UNLOCK_CHAN, WAIT_CHANRECV, WAIT_CHANSEND,
+    C_BUFOFF,
+    C_CAP,
+    C_COUNT,
+    C_LOCK,
+    C_NEXTVAL,
+    C_RECVD,
+    C_RECVDSUM,
+    C_RECVQ_HEAD,
+    C_RECVX,
+    C_SENDQ_HEAD,
+    C_SENDX,
+    C_SENT,
+    C_SENTSUM,
+    G_ELEM,
+    G_SCHEDLINK,
+    H_CHANBUF,
+    UNLOCK_CHAN,
+    WAIT_CHANRECV,
+    WAIT_CHANSEND,
 )
 from .lock import lock, unlock
 from .mem import Sarr, boolean, core, cx, gx, i64, void

@@ -1,7 +1,9 @@
 """A binary min-heap of (key, value) pairs in S: the timer heap and the network emulator's heap
 of due readiness.  ``base`` is the heap's first word, ``n`` the index of its length word; the
-caller holds the heap's lock."""
-from .mem import Sarr, core, i64, void
+caller holds the heap's lock.  heap_due/heap_sleep serve the thread that serves a heap."""
+from .mem import Sarr, boolean, core, i64, void
+
+SERVER_MAX_SLEEP_NS = 100_000_000   # the timer and network threads re-check the run this often
 
 
 @core(void(Sarr, i64, i64, i64))
@@ -44,9 +46,16 @@ def heap_pop(S, base, n):
         i = small
 
 
+@core(boolean(Sarr, i64, i64, i64))
+def heap_due(S, base, n, now):
+    """True when the heap is not empty and its smallest key is <= now."""
+    return S[n] > 0 and S[base] <= now
+
+
 @core(i64(Sarr, i64, i64, i64))
-def heap_wait(S, base, n, now):
-    """ns until the smallest key is due (<= 0: due now), or -1 for an empty heap."""
+def heap_sleep(S, base, n, now):
+    """How long a thread serving the heap may sleep: until the smallest key, at most
+    SERVER_MAX_SLEEP_NS (so that it notices the end of the run)."""
     if S[n] == 0:
-        return -1
-    return max(S[base] - now, 0)
+        return SERVER_MAX_SLEEP_NS
+    return min(max(S[base] - now, 0), SERVER_MAX_SLEEP_NS)

@@ -11,7 +11,17 @@ import numpy as np
 from ..workload import ops
 from .atomics import cputicks, load_relaxed
 from .chan import chanrecv, chansend
-from .layout import G_NETSTATE, G_PC, G_PREEMPT, G_RNG, G_SP, G_WORKLEFT, S_RUNSTART_NS, S_TSC_PER_NS_Q20
+from .layout import (
+    G_NETSTATE,
+    G_PC,
+    G_PREEMPT,
+    G_RNG,
+    G_SP,
+    G_WORKLEFT,
+    S_NS_PER_TSC_Q20,
+    S_RUNSTART_NS,
+    S_TSC_PER_NS_Q20,
+)
 from .lock import nanotime
 from .mem import Sarr, boolean, codex, core, distx, f64, gx, i64, stkx
 from .netpoll import netwait_finish, netwait_start
@@ -28,6 +38,7 @@ WHY_STOP = 4      # the run is over; leave the G where it is
 WHY_SYSCALL = 5   # exitsyscall took the slow path (exitsyscall0): see sched.finish
 
 BURN_CHUNK = 64   # xorshift rounds between clock checks (~50-100 ns)
+TICKS_MAX = 1 << 40  # ticks_to_ns's range: no overflow of the fixed-point product
 SIGMA_SCALE = 1e9  # lognormal sigma is stored * 1e9 (S holds only integers)
 
 
@@ -38,7 +49,8 @@ def ns_to_ticks(S, ns):
 
 @core(i64(Sarr, i64))
 def ticks_to_ns(S, ticks):
-    return (ticks << 20) // S[S_TSC_PER_NS_Q20]
+    """A tick count (below 2**40, ~6 minutes) in ns: a multiply, since every execute calls it."""
+    return (min(ticks, TICKS_MAX) * S[S_NS_PER_TSC_Q20]) >> 20
 
 
 @core(f64(Sarr, i64))

@@ -129,6 +129,7 @@ S_SEED = 106
 S_RUNSTART_NS = 107  # nanotime when main became runnable (loop: D deadlines)
 S_TRACE = 108        # events per M's trace buffer; 0: tracing off (set before the run, read-only)
 S_TRACE_MS = 109     # Ms 0..S_TRACE_MS-1 have a trace buffer (trace.py)
+S_NS_PER_TSC_Q20 = 111  # ns per cputick, fixed point << 20: converting needs no division
 S_MAINPENDING = 110  # atomic: 1 until the first M creates main on its P (sched.runtime_main)
 S_POOLWORD = 112     # futex word: bumped to hand a new M to a spare thread (threads.py)
 S_NPOOL = 113        # sched lock: spare threads waiting for an M

@@ -11,9 +11,9 @@ Both keep their word on its own cache line (the caller's layout guarantees that)
 from .atomics import cas, load, pause, store, xchg
 from .mem import Sarr, boolean, core, i64, void
 from .osdeps import (
+    CLOCK_MONOTONIC,
     PR_SET_TIMERSLACK,
     SYS_PRCTL,
-    CLOCK_MONOTONIC,
     SYS_SCHED_YIELD,
     clock_ns,
     futex_wait,

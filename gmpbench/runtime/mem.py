@@ -13,9 +13,29 @@ from numba import njit, types
 from numba.core.registry import CPUDispatcher
 
 from .layout import (
-    CSTRIDE, GSTRIDE, H_ALLG, H_ALLM, H_ALLP, H_CHANS, H_CODE, H_DISTS, H_GROUPS, H_GSTK,
-    H_GSTKDEPTH, H_MLAT, H_MNETLAT, H_MSTATS, H_MUTEXES, H_RUNQ, MSTRIDE, PSTRIDE, RUNQ_MAX,
-    S_KNOBS, STSTRIDE, WSTRIDE, XSTRIDE,
+    CSTRIDE,
+    GSTRIDE,
+    H_ALLG,
+    H_ALLM,
+    H_ALLP,
+    H_CHANS,
+    H_CODE,
+    H_DISTS,
+    H_GROUPS,
+    H_GSTK,
+    H_GSTKDEPTH,
+    H_MLAT,
+    H_MNETLAT,
+    H_MSTATS,
+    H_MUTEXES,
+    H_RUNQ,
+    MSTRIDE,
+    PSTRIDE,
+    RUNQ_MAX,
+    S_KNOBS,
+    STSTRIDE,
+    WSTRIDE,
+    XSTRIDE,
 )
 from .stats import NBUCKETS
 

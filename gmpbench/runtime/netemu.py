@@ -2,15 +2,13 @@
 their due times by writing to their eventfds -- so readiness reaches the netpoller through the
 kernel exactly as a packet would.  `netwait: D` arms it (netpoll.net_arm) with now + D."""
 from .atomics import load
-from .heap import heap_pop, heap_wait
+from .heap import heap_due, heap_pop, heap_sleep
 from .layout import G_CONNFD, H_NETHEAP, S_NETHEAPN, S_NETLOCK, S_NETNOTE, S_NETSCRATCH
 from .lock import lock, minimal_timerslack, nanotime, unlock
 from .mem import Sarr, core, gx, void
 from .netpoll import eventfd_signal
 from .osdeps import futex_wait
 from .proc import stopping
-
-NETEMU_MAX_SLEEP_NS = 100_000_000   # re-check the end of the run this often
 
 
 @core(void(Sarr))
@@ -19,12 +17,10 @@ def netemu(S):
     while not stopping(S):
         lock(S, S_NETLOCK)
         now = nanotime()
-        while heap_wait(S, S[H_NETHEAP], S_NETHEAPN, now) == 0:
+        while heap_due(S, S[H_NETHEAP], S_NETHEAPN, now):
             conn = heap_pop(S, S[H_NETHEAP], S_NETHEAPN)
             eventfd_signal(S, S_NETSCRATCH, S[gx(S, conn) + G_CONNFD])
-        wait = heap_wait(S, S[H_NETHEAP], S_NETHEAPN, now)
-        if wait < 0 or wait > NETEMU_MAX_SLEEP_NS:
-            wait = NETEMU_MAX_SLEEP_NS
+        wait = heap_sleep(S, S[H_NETHEAP], S_NETHEAPN, now)
         seq = load(S, S_NETNOTE)
         unlock(S, S_NETLOCK)
         futex_wait(S, S_NETNOTE, seq, wait)

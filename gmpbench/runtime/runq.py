@@ -10,17 +10,53 @@ single slot changed only by CAS.  Head and tail are int64 counters that never wr
 """
 from .atomics import cas, load, load_relaxed, store, store_relaxed, xadd
 from .layout import (
-    G_SCHEDLINK, G_STATUS, GOID_BATCH, M_SCHEDLINK, P_GFREE, P_GFREECNT, P_GOIDCACHE,
-    P_GOIDCACHEEND, P_LINK, P_RUNNEXT, P_RUNQHEAD, P_RUNQTAIL, P_STATUS, S_ALLGLEN, S_GFLOCK,
-    S_GFREE, S_GOIDGEN, S_LOCK, S_MAXG, S_MIDLE, S_NGFREE, S_NMIDLE, S_NPIDLE, S_NPROCS, S_PIDLE,
-    S_RUNQHEAD, S_RUNQSIZE, S_RUNQTAIL, ST_GLOBAL_GETS, ST_GLOBAL_PUTS, ST_LOCAL_PUTS,
-    ST_RUNNEXT_PUTS, ST_RUNNEXT_STEALS, Gdead, Prunning,
+    G_SCHEDLINK,
+    G_STATUS,
+    GOID_BATCH,
+    M_SCHEDLINK,
+    P_GFREE,
+    P_GFREECNT,
+    P_GOIDCACHE,
+    P_GOIDCACHEEND,
+    P_LINK,
+    P_RUNNEXT,
+    P_RUNQHEAD,
+    P_RUNQTAIL,
+    P_STATUS,
+    S_ALLGLEN,
+    S_GFLOCK,
+    S_GFREE,
+    S_GOIDGEN,
+    S_LOCK,
+    S_MAXG,
+    S_MIDLE,
+    S_NGFREE,
+    S_NMIDLE,
+    S_NPIDLE,
+    S_NPROCS,
+    S_PIDLE,
+    S_RUNQHEAD,
+    S_RUNQSIZE,
+    S_RUNQTAIL,
+    ST_GLOBAL_GETS,
+    ST_GLOBAL_PUTS,
+    ST_LOCAL_PUTS,
+    ST_RUNNEXT_PUTS,
+    ST_RUNNEXT_STEALS,
+    Gdead,
+    Prunning,
 )
 from .lock import lock, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, pair, px, rqx, void
 from .osdeps import nanosleep
-from .policy import K_CENTRALIZED, K_GLOBAL_BATCH, K_RUNNEXT, K_RUNNEXT_BACKOFF_US, K_RUNQ_SIZE, K_STEAL
-
+from .policy import (
+    K_CENTRALIZED,
+    K_GLOBAL_BATCH,
+    K_RUNNEXT,
+    K_RUNNEXT_BACKOFF_US,
+    K_RUNQ_SIZE,
+    K_STEAL,
+)
 
 # ---- global run queue: putting (sched.lock must be held) -------------------------------------------------
 

@@ -115,6 +115,7 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     S[L.S_MAXMCOUNT] = max_threads
     S[L.S_MAXG] = max_gs
     S[L.S_TSC_PER_NS_Q20] = tsc_per_ns_q20()
+    S[L.S_NS_PER_TSC_Q20] = max(1, round((1 << 40) / tsc_per_ns_q20()))
     S[L.S_SEED] = seed
     S[L.S_TRACE_MS] = trace_rows
     S[L.S_TRACE] = trace_max if trace_rows else 0

@@ -8,9 +8,22 @@ sysmon can tell a long syscall from a series of short ones.
 """
 from .atomics import cas, cputicks, load, store
 from .layout import (
-    G_READYTICK, Gsyscall, Grunnable, Grunning, M_P, M_SYSCALLTICK, P_M, P_STATUS, P_SYSCALLTICK,
-    Prunning, Psyscall, S_LOCK, S_PIDLE, ST_SYSCALL_FAST_EXITS, ST_SYSCALL_SLOW_EXITS,
+    G_READYTICK,
+    M_P,
+    M_SYSCALLTICK,
+    P_M,
+    P_STATUS,
+    P_SYSCALLTICK,
+    S_LOCK,
+    S_PIDLE,
+    ST_SYSCALL_FAST_EXITS,
+    ST_SYSCALL_SLOW_EXITS,
     ST_SYSCALLS,
+    Grunnable,
+    Grunning,
+    Gsyscall,
+    Prunning,
+    Psyscall,
 )
 from .lock import lock, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void

@@ -8,16 +8,37 @@ previous round has been running one G (been in one syscall) for the whole interv
 """
 from .atomics import cas, load, load_relaxed, store
 from .layout import (
-    G_PREEMPT, M_CURG, P_M, P_SCHEDTICK, P_SM_SCHEDTICK, P_SM_SCHEDWHEN, P_SM_SYSCALLTICK,
-    P_SM_SYSCALLWHEN, P_STATUS, P_SYSCALLTICK, Pidle, Prunning, Psyscall, S_LOCK, S_MCOUNT,
-    S_NMSPINNING, S_NMSYS, S_NPIDLE, S_NPROCS, S_SYSMONNOTE, S_SYSMONWAIT, S_THREADS_MAX,
-    S_LASTPOLL, ST_NETPOLL_GS_SYSMON, ST_RETAKES,
+    G_PREEMPT,
+    M_CURG,
+    P_M,
+    P_SCHEDTICK,
+    P_SM_SCHEDTICK,
+    P_SM_SCHEDWHEN,
+    P_SM_SYSCALLTICK,
+    P_SM_SYSCALLWHEN,
+    P_STATUS,
+    P_SYSCALLTICK,
+    S_LASTPOLL,
+    S_LOCK,
+    S_MCOUNT,
+    S_NMSPINNING,
+    S_NMSYS,
+    S_NPIDLE,
+    S_NPROCS,
+    S_SYSMONNOTE,
+    S_SYSMONWAIT,
+    S_THREADS_MAX,
+    ST_NETPOLL_GS_SYSMON,
+    ST_RETAKES,
+    Pidle,
+    Prunning,
+    Psyscall,
 )
 from .lock import lock, minimal_timerslack, nanotime, noteclear, notetsleep, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
+from .netpoll import netpoll, netpollinited
 from .osdeps import nanosleep
 from .policy import K_PREEMPT_MS, K_RETAKE_AFTER_US
-from .netpoll import netpoll, netpollinited
 from .proc import handoffp, incidlelocked, injectglist, stopping
 from .runq import runqempty
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import layout as L
 from ..workload import ops
+from . import layout as L
 from .policy import K_SYSMON
-from .stats import NBUCKETS
 from .state import new_state, rows, table
+from .stats import NBUCKETS
 from .trace import collect
 
 SPARES = 2                 # spare threads kept ready for newm

@@ -10,16 +10,22 @@ the global queue plus startm for idle Ps -- as the netpoller does.  A G parks ho
 lock, released by park_m once it is _Gwaiting, so the timer thread never readies a running G.
 """
 from .atomics import load, xadd
+from .heap import heap_due, heap_pop, heap_push, heap_sleep
 from .layout import (
-    G_SCHEDLINK, G_WHEN, H_TIMERS, S_NTIMERS, S_TIMERHEAPN, S_TIMERLOCK, S_TIMERNOTE, UNLOCK_TIMER, WAIT_SLEEP,
+    G_SCHEDLINK,
+    G_WHEN,
+    H_TIMERS,
+    S_NTIMERS,
+    S_TIMERHEAPN,
+    S_TIMERLOCK,
+    S_TIMERNOTE,
+    UNLOCK_TIMER,
+    WAIT_SLEEP,
 )
-from .heap import heap_pop, heap_push, heap_wait
 from .lock import lock, minimal_timerslack, nanotime, unlock
 from .mem import Sarr, core, gx, i64, void
 from .osdeps import futex_wait, futex_wake
 from .proc import injectglist, prepark, stopping
-
-TIMER_MAX_SLEEP_NS = 100_000_000   # the timer thread re-checks the end of the run this often
 
 
 @core(void(Sarr, i64, i64, i64))
@@ -46,14 +52,12 @@ def timerproc(S):
         now = nanotime()
         glist = 0
         n = 0
-        while heap_wait(S, S[H_TIMERS], S_TIMERHEAPN, now) == 0:
+        while heap_due(S, S[H_TIMERS], S_TIMERHEAPN, now):
             gp = heap_pop(S, S[H_TIMERS], S_TIMERHEAPN)
             S[gx(S, gp) + G_SCHEDLINK] = glist
             glist = gp
             n += 1
-        wait = heap_wait(S, S[H_TIMERS], S_TIMERHEAPN, now)
-        if wait < 0 or wait > TIMER_MAX_SLEEP_NS:
-            wait = TIMER_MAX_SLEEP_NS
+        wait = heap_sleep(S, S[H_TIMERS], S_TIMERHEAPN, now)
         seq = load(S, S_TIMERNOTE)
         unlock(S, S_TIMERLOCK)
         injectglist(S, 0, glist)

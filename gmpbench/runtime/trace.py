@@ -12,8 +12,21 @@ import numpy as np
 
 from .atomics import cputicks
 from .layout import (
-    G_FUNC, G_GOID, G_WAITREASON, H_MSTATS, H_MTRACE, M_P, S_MCOUNT, S_STARTTICK, S_TRACE,
-    S_TRACE_MS, S_TSC_PER_NS_Q20, ST_TRACE_DROPPED, ST_TRACE_N, STSTRIDE, TRACE_WORDS,
+    G_FUNC,
+    G_GOID,
+    G_WAITREASON,
+    H_MSTATS,
+    H_MTRACE,
+    M_P,
+    S_MCOUNT,
+    S_STARTTICK,
+    S_TRACE,
+    S_TRACE_MS,
+    S_TSC_PER_NS_Q20,
+    ST_TRACE_DROPPED,
+    ST_TRACE_N,
+    STSTRIDE,
+    TRACE_WORDS,
 )
 from .mem import Sarr, core, count, gx, i64, mx, stx, void
 
