@@ -69,6 +69,9 @@ def _trace_path(text: str | None, groups) -> str | None:
     if text is None:
         return None
     from .bench.cases import UsageError
+    if any(p.engine == "go" for g in groups for p in g.policies):
+        raise UsageError("--trace records the port's execution trace; policy 'go' has none "
+                         "(Go's own is runtime/trace, read with `go tool trace`)")
     cases = [g.case_name(p) for g in groups for p in g.policies]
     if len(cases) != 1:
         raise UsageError(f"--trace records one run of one case, but this command has "
@@ -97,6 +100,19 @@ def _load_core_verbosely() -> None:
     seconds, compiled = ensure_core(notify=lambda message: _err(f"gmpbench: {message}"))
     if compiled:
         _err(f"gmpbench: compiled the scheduler core in {seconds:.1f}s (cached for next time)")
+
+
+def _build_go_programs(groups) -> None:
+    """Translate and build (or find in the cache) the Go program of every case of policy
+    ``go`` before any run, so that a build failure stops the command at once."""
+    from .engines.golang.build import build, is_built
+    from .engines.golang.translate import translate
+    for group in groups:
+        if any(p.engine == "go" for p in group.policies):
+            source = translate(group.workload, group.params)
+            if not is_built(source):
+                _err(f"gmpbench: building the Go program of {group.name} (cached for next time)")
+            build(source)
 
 
 def _run_info(argv) -> dict:
@@ -131,10 +147,12 @@ def cmd_run(args) -> int:
     prestarted = None if schedtrace else prestart_worker()    # loads the core meanwhile
     from .bench.cases import load_groups
     from .bench.runner import WorkerFailed
+    from .engines.golang.build import GoBuildError
     from .report import render_report, write_results
     try:
         groups = load_groups(args.workloads, args.policy, args.procs, args.param)
         trace = _trace_path(args.trace, groups)
+        _build_go_programs(groups)
         _load_core_verbosely()
         runner = _runner(args, groups, schedtrace, trace, prestarted)
         try:
@@ -145,6 +163,9 @@ def cmd_run(args) -> int:
         except WorkerFailed as failure:
             _err(failure.message())
             return failure.exit_status
+    except GoBuildError as err:
+        _err(f"gmpbench run: {err}")
+        return EXIT_RUN_FAILED
     finally:
         if prestarted is not None:
             prestarted.discard()
@@ -320,10 +341,11 @@ def _bad_input_errors() -> tuple:
     """The exceptions that mean bad input (exit 2); imported only when one is raised, so that
     a command's first step (say, starting a worker) does not wait for these modules."""
     from .bench.cases import UsageError
+    from .engines.golang.build import GoMissing
     from .report.results import ResultsError
     from .runtime.policy import PolicyError
     from .workload import WorkloadError
-    return WorkloadError, UsageError, PolicyError, ResultsError
+    return WorkloadError, UsageError, PolicyError, ResultsError, GoMissing
 
 
 def main(argv: list[str] | None = None) -> int:

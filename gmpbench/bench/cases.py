@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..engines import GO_POLICY, engine_of
 from ..report.results import Case
 from ..runtime.policy import KNOB_NAMES, PolicyError, parse_policy
 from ..workload import Workload, WorkloadError, compile_case, expand_cases, load_workload
@@ -52,7 +53,14 @@ class Policy:
     name: str                 # "baseline" or "baseline,fairness_tick=0": the text of the case name
     knobs: np.ndarray = field(compare=False, hash=False)
 
+    @property
+    def engine(self) -> str:
+        """"go" for the real Go runtime, "port" for the scheduler core."""
+        return engine_of(self.name)
+
     def knob_map(self) -> dict[str, int]:
+        if self.engine == "go":
+            return {}
         return {name: int(v) for name, v in zip(KNOB_NAMES, self.knobs)}
 
 
@@ -91,10 +99,23 @@ def base_knobs(wl: Workload) -> dict:
     return dict(wl.policies)
 
 
+def _go_policy(text: str) -> Policy:
+    """The reserved policy ``go``: the real Go runtime, which takes no knobs."""
+    from ..engines.golang.build import require_go
+    if text != GO_POLICY:
+        raise UsageError(f"--policy {text!r}: policy 'go' runs the real Go runtime and takes no "
+                         "knobs (knobs belong to the port's policies)")
+    require_go()
+    return Policy(GO_POLICY, np.zeros(0, dtype=np.int64))
+
+
 def resolve_policies(texts: list[str], wl: Workload) -> list[Policy]:
     base = base_knobs(wl)
     policies = []
     for text in texts:
+        if text.split(",", 1)[0].strip() == GO_POLICY:
+            policies.append(_go_policy(text))
+            continue
         try:
             _, knobs = parse_policy(text, base)
         except PolicyError as err:

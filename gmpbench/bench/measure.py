@@ -56,7 +56,10 @@ def make_process(case: Case, core_hash: str, runs: list, warmups: list[float],
     """The runs of one process, with pyperf's system metadata collected here (date, CPU, load,
     ...), as pyperf collects it in its own workers."""
     import pyperf
-    meta = dict(case.pyperf_metadata(core_hash), duration=duration)
+
+    from ..runtime.work import steps_per_ns
+    meta = dict(case.pyperf_metadata(core_hash), duration=duration,
+                gmpbench_work_steps_per_ns=steps_per_ns())
     values = [max(run.wall_time, MIN_VALUE) for run in runs]
     run = pyperf.Run(values, warmups=[(1, w) for w in warmups] or None, metadata=meta)
     return Process(runs, warmups, run.get_metadata())

@@ -64,11 +64,27 @@ def _prepare(args):
     return prepared
 
 
+def _measure_port(prepared, args):
+    from ..runtime import load_core
+    from .measure import measure
+    load_core()
+    return measure(prepared, values=args.values, warmups=args.warmups,
+                   schedtrace=args.schedtrace, trace=args.trace)
+
+
+def _measure_go(prepared, args):
+    from ..engines.golang.run import measure_go
+    go = measure_go(prepared, values=args.values, warmups=args.warmups,
+                    schedtrace=args.schedtrace)
+    prepared.case.go_version = go.go_version
+    return go.warmups, go.runs
+
+
 def run_worker(args) -> int:
     from ..report.results import Results, write_results
     from ..runtime import CORE_HASH, load_core
     from ..runtime.threads import RunError, RunInterrupted
-    from .measure import make_process, measure
+    from .measure import make_process
     if args.job_from_stdin:
         load_core()                     # while the parent is still getting ready
         args = _job_from_stdin()
@@ -76,11 +92,10 @@ def run_worker(args) -> int:
         print("gmpbench _worker: the job's arguments are missing", file=sys.stderr)
         return 2
     prepared = _prepare(args)
-    load_core()
     start = time.monotonic()
+    engine = _measure_go if prepared.policy.engine == "go" else _measure_port
     try:
-        warmups, runs = measure(prepared, values=args.values, warmups=args.warmups,
-                                schedtrace=args.schedtrace, trace=args.trace)
+        warmups, runs = engine(prepared, args)
     except RunInterrupted:
         return EXIT_INTERRUPTED
     except RunError as err:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import units
+from ..engines import GO_POLICY
 from .results import Results, ResultsError, pair_cases
 from .stats import (
     ALPHA,
@@ -99,7 +100,7 @@ class Document:
     title: str
     notes: list[str]
     sections: list[Section]
-    summary: Table | None
+    summaries: list[Table]
     bars: list[Bar]
     warnings: list[str] = field(default_factory=list)
 
@@ -113,6 +114,22 @@ def method_notes(ref: str) -> list[str]:
          "readiness's due time -> its goroutine running; the histograms of all runs merged "
          "(bucket error < 1.6%)."),
         "counters and cpu time: median per run.",
+    ]
+
+
+def go_notes(results: Results) -> list[str]:
+    """What the rows of policy ``go`` measure, when the results have one."""
+    versions = sorted({c.go_version or "?" for c in results.measured() if c.policy == GO_POLICY})
+    if not versions:
+        return []
+    return [
+        (f"go: the workload translated to Go and run on the real Go runtime "
+         f"({', '.join(versions)}), in fresh processes interleaved with the port's policies."),
+        ("go's sched latency comes from runtime/metrics /sched/latencies:seconds, whose buckets "
+         "are coarser (up to ~6% wide) than the port's; each is counted at its midpoint."),
+        (f"go's threads: /proc/self/task at the end of the run (Go never destroys an M, so it "
+         f"is the peak, Ms from the process's earlier runs included); counters Go cannot give "
+         f"are shown as {units.NONE}."),
     ]
 
 
@@ -170,7 +187,8 @@ def _counter_table(rows: list[tuple[str, CaseSummary]]) -> Table:
         [n for n in names if n not in MAIN_COUNTERS and n != "cpu_ns"]
     shown = _shown_counters(rows, order)
     return Table(["counters (median per run)", *(label for label, _ in rows)],
-                 [[n, *(units.count(s.counters.get(n, 0)) for _, s in rows)] for n in shown])
+                 [[n, *(units.count(s.counters[n]) if n in s.counters else units.NONE
+                        for _, s in rows)] for n in shown])
 
 
 def section(title: str, rows: list[tuple[str, CaseSummary]],
@@ -234,9 +252,35 @@ def policy_document(results: Results, baseline: str | None = None,
         for policy, comp in comps.items():
             bars.append(Bar(f"{name} {policy}", comp))
             by_policy.setdefault(policy, []).append(comp)
-    notes = method_notes(baseline or "the baseline policy") + [f"core {results.core_hash}"]
-    return Document(title, notes, sections, _geomean_table("policy", by_policy), bars,
+    notes = method_notes(baseline or "the baseline policy") + go_notes(results) + \
+        [f"core {results.core_hash}"]
+    summaries = [_geomean_table("policy", by_policy), fidelity_table(groups)]
+    return Document(title, notes, sections, [t for t in summaries if t], bars,
                     _interrupted(results, "the file"))
+
+
+def fidelity_rows(groups: dict[str, list]) -> list[tuple[str, float, float]]:
+    """(group, wall time port/go, threads port/go) for every group run under both baseline
+    and go: how close the port is to the real runtime on each case."""
+    rows = []
+    for name, cases in groups.items():
+        by_policy = {case.policy: summarize(case) for case in cases}
+        port, go = by_policy.get("baseline"), by_policy.get(GO_POLICY)
+        if port and go and go.wall_time > 0 and go.threads_max > 0:
+            rows.append((name, port.wall_time / go.wall_time, port.threads_max / go.threads_max))
+    return rows
+
+
+def fidelity_table(groups: dict[str, list]) -> Table | None:
+    rows = fidelity_rows(groups)
+    if not rows:
+        return None
+    table = Table(["case", "wall time port/go", "threads port/go"],
+                  [[name, units.ratio(wall), units.ratio(threads)] for name, wall, threads in rows],
+                  "fidelity: the port's baseline against the real Go runtime (1.000x: the same)")
+    table.rows.append(["geometric mean", units.ratio(geometric_mean([r[1] for r in rows])),
+                       units.ratio(geometric_mean([r[2] for r in rows]))])
+    return table
 
 
 def comparison_warnings(old: Results, new: Results) -> list[str]:
@@ -271,4 +315,5 @@ def compare_document(old: Results, new: Results, title: str = "gmpbench compare"
     notes += [f"only in {old_label}: {', '.join(only_old)}"] if only_old else []
     notes += [f"only in {new_label}: {', '.join(only_new)}"] if only_new else []
     summary = _geomean_table("", {f"{new_label} vs {old_label}": comps})
-    return Document(title, notes, sections, summary, bars, comparison_warnings(old, new))
+    return Document(title, notes, sections, [summary] if summary else [], bars,
+                    comparison_warnings(old, new))

@@ -117,8 +117,8 @@ def render(doc: Document) -> list[str]:
     lines += [f'<p class="warning">Warning: {html.escape(w)}</p>' for w in doc.warnings]
     if doc.bars:
         lines += ["<h2>Ratios</h2>", '<div class="plot">', ratio_plot(doc.bars), "</div>"]
-    if doc.summary:
-        lines += _table(doc.summary)
+    for summary in doc.summaries:
+        lines += _table(summary)
     lines += ["<ul>", *(f"<li>{html.escape(n)}</li>" for n in doc.notes), "</ul>"]
     for sec in doc.sections:
         lines += _section(sec)

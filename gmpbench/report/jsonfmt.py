@@ -18,7 +18,17 @@ def report(results: Results) -> list[str]:
     "max"}, "cpu_time", "counters": {...}, "netpoll_latency": {"p50", ..., "max"}}]}, times in
     seconds; spec §5's keys, and netpoll_latency beyond them (its figures None without
     samples)."""
-    return _lines({"cases": [summarize(case).to_json() for case in results.measured()]})
+    from .document import fidelity_rows
+    fidelity = [{"group": name, "wall_time_ratio": wall, "threads_ratio": threads}
+                for name, wall, threads in fidelity_rows(results.groups())]
+    out = {"cases": [summarize(case).to_json() for case in results.measured()]}
+    if fidelity:
+        out["fidelity"] = {"cases": fidelity,
+                           "geomean_wall_time_ratio": geometric_mean(
+                               [f["wall_time_ratio"] for f in fidelity]),
+                           "geomean_threads_ratio": geometric_mean(
+                               [f["threads_ratio"] for f in fidelity])}
+    return _lines(out)
 
 
 def compare(old: Results, new: Results) -> list[str]:

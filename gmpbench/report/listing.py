@@ -15,4 +15,15 @@ def policy_lines() -> list[str]:
                   "knobs", ("meaning",))
     usage = ["", "  a policy is a preset with knob settings: --policy 'baseline,fairness_tick=0'",
              "  a workload's policies: map sets knobs under every policy it runs"]
-    return table_lines(presets) + [""] + table_lines(knobs) + usage
+    return table_lines(presets) + [""] + table_lines(knobs) + usage + ["", *go_lines()]
+
+
+def go_lines() -> list[str]:
+    """The reserved policy ``go`` and the toolchain it would use."""
+    from ..engines.golang.build import INSTALL_HINT, go_version
+    version = go_version()
+    using = f"uses {version} (the `go` on PATH)" if version else \
+        f"unavailable: no `go` on PATH; {INSTALL_HINT}"
+    return ["  go: reserved policy: the workload translated to Go and run on the real Go runtime, "
+            "beside the port's policies; takes no knobs",
+            f"      {using}"]

@@ -24,7 +24,9 @@ def render(doc: Document) -> list[str]:
         for table in sec.tables:
             if table.rows:
                 lines += table_lines(table)
-    if doc.summary:
-        lines += ["## Summary", ""] + table_lines(doc.summary)
+    if doc.summaries:
+        lines += ["## Summary", ""]
+    for summary in doc.summaries:
+        lines += table_lines(summary)
     lines += [f"- {note}" for note in doc.notes]
     return lines

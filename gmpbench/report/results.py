@@ -32,6 +32,7 @@ import numpy as np
 FORMAT = 1
 UNIT = "second"
 MIN_VALUE = 1e-9          # pyperf values must be > 0
+OPTIONAL_CASE_FIELDS = ("go_version", "processes")   # absent from files that predate them
 
 
 class ResultsError(ValueError):
@@ -103,6 +104,7 @@ class Case:
     policy: str
     knobs: dict[str, int]
     ops: int | None
+    go_version: str | None = None    # policy "go": the Go runtime that ran it
     processes: list[Process] = field(default_factory=list)
 
     @property
@@ -138,6 +140,8 @@ class Case:
             meta["gmpbench_params"] = " ".join(f"{k}={v}" for k, v in self.params.items())
         if self.ops:
             meta["gmpbench_ops"] = self.ops
+        if self.go_version:
+            meta["go_version"] = self.go_version
         return meta
 
     def benchmark(self, core_hash: str):
@@ -152,7 +156,8 @@ class Case:
     def info_json(self) -> dict:
         return {"name": self.name, "workload": self.workload, "source": self.source,
                 "workload_hash": self.workload_hash, "params": self.params,
-                "procs": self.procs, "policy": self.policy, "knobs": self.knobs, "ops": self.ops}
+                "procs": self.procs, "policy": self.policy, "knobs": self.knobs, "ops": self.ops,
+                **({"go_version": self.go_version} if self.go_version else {})}
 
     def empty_copy(self) -> Case:
         return Case(**self.info_json())
@@ -263,7 +268,8 @@ def _from_json(data, text: str) -> Results:
     suite = pyperf.BenchmarkSuite.loads(text)
     results = Results(ours["core_hash"], info=ours.get("info", {}))
     for entry in ours["cases"]:
-        case = Case(**{k: entry[k] for k in Case.__dataclass_fields__ if k != "processes"})
+        case = Case(**{k: entry[k] for k in Case.__dataclass_fields__
+                       if k not in OPTIONAL_CASE_FIELDS}, go_version=entry.get("go_version"))
         pyperf_runs = suite.get_benchmark(case.name).get_runs()
         if len(pyperf_runs) != len(entry["processes"]):
             raise ResultsError(f"case {case.name}: {len(pyperf_runs)} pyperf runs but "

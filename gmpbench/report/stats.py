@@ -99,7 +99,8 @@ class CaseSummary:
                               "stdev": self.stdev, "values": self.values},
                 "time_per_op": self.time_per_op, "sched_latency": self.sched_latency,
                 "cpu_time": self.cpu_time, "counters": self.counters,
-                "netpoll_latency": self.netpoll_latency}
+                "netpoll_latency": self.netpoll_latency,
+                **({"go_version": self.case.go_version} if self.case.go_version else {})}
 
 
 def summarize(case: Case) -> CaseSummary:

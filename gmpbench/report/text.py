@@ -28,7 +28,7 @@ def render(doc: Document) -> list[str]:
             if table.rows:
                 lines += table_lines(table) + [""]
         lines.pop()
-    if doc.summary:
-        lines += [""] + table_lines(doc.summary)
+    for summary in doc.summaries:
+        lines += [""] + table_lines(summary)
     lines += [""] + [f"* {note}" for note in doc.notes]
     return lines

@@ -5,7 +5,7 @@ import math
 
 _TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 _RATE_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
-NONE = "-"
+NONE = "–"           # a figure that is missing or that an engine cannot give
 
 
 def _missing(value) -> bool:
