@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 
@@ -8,3 +10,16 @@ def core():
     load_core()
     from gmpbench.runtime import sched
     return sched
+
+
+@pytest.fixture(scope="session")
+def go_toolchain():
+    """The Go version on PATH.  Skips without one, except in CI (CI=true), where a missing Go
+    is a failure: .ci/run installs it, and a silent skip would hide the Go engine's tests."""
+    from gmpbench.engines.golang.build import go_version
+    version = go_version()
+    if version is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no `go` on PATH: .ci/run must install golang-go")
+        pytest.skip("no go toolchain on PATH")
+    return version

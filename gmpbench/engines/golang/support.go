@@ -42,6 +42,7 @@ var (
 	stepsPerNs float64 // the machine's calibrated work rate, the port's (gmpbench.runtime.work)
 	runStart   int64   // nanotime when main started: `loop: D` runs until D has passed since
 	nextGoid   int64   // atomic: goids handed out in batches of goidBatch (Go's goidcache)
+	runGen     int32   // atomic: the run now measured; Gs of an ended run leave (see live)
 
 	// atomic: counters summed from the Gs as they exit (see (*G).flush)
 	created, syscalls, netwaits int64
@@ -53,6 +54,7 @@ const goidBatch = 16
 // G is a goroutine's context: what the port keeps in its G row.
 type G struct {
 	rng               uint64          // xorshift64* state for sampled durations
+	gen               int32           // the run this G belongs to
 	parent            *G              // whose `children` this G is counted in (nil for main)
 	group             *sync.WaitGroup // the named group it is counted in, if any
 	children          sync.WaitGroup  // `wait: children`
@@ -70,7 +72,18 @@ func splitmix(x uint64) uint64 {
 }
 
 func newG(goid int64, parent *G, group *sync.WaitGroup) *G {
-	return &G{rng: splitmix(uint64(seed*1000003 + goid)), parent: parent, group: group}
+	return &G{rng: splitmix(uint64(seed*1000003 + goid)), gen: atomic.LoadInt32(&runGen),
+		parent: parent, group: group}
+}
+
+// live is checked at every loop iteration: a run ends when main returns (as in the port, which
+// stops its threads then), so a G still looping after that leaves at its next iteration instead
+// of running into the next run's measurement. Gs blocked forever on an ended run's channels
+// stay parked and cost nothing.
+func (g *G) live() {
+	if atomic.LoadInt32(&runGen) != g.gen {
+		runtime.Goexit()
+	}
 }
 
 func (g *G) goid() int64 {
@@ -354,6 +367,7 @@ func runOnce(warmup bool) runFigures {
 	runStart = before.wall
 	runMain(main)
 	after := snap()
+	atomic.AddInt32(&runGen, 1)
 	main.flush()
 	fig := runFigures{Warmup: warmup, WallNs: after.wall - before.wall, CPUNs: after.cpu - before.cpu,
 		Threads: threadCount(), NetpollLatency: sparse(&netLat)}

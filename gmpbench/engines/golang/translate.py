@@ -127,8 +127,10 @@ class _Translator:
             method(stmt)
 
     def nested(self, head: str, stmt: Stmt, text: str, body: list[Stmt]) -> None:
+        """A loop: its body, after the check that the run has not ended (support.go, live)."""
         self.emit(head + " {", stmt, text)
         self.depth += 1
+        self.emit("g.live()")
         self.block(body)
         self.depth -= 1
         self.emit("}")
