@@ -78,11 +78,12 @@ class _Session:
     # -- measuring --------------------------------------------------------------------------
     def measure(self, benchmark, path, policy: str, procs: int, params: dict):
         from .bench.cases import UsageError, prepare_case, single_case_params
+        from .engines.golang.build import GoBuildError, GoMissing
         from .workload import WorkloadError, load_workload
         try:
             wl = load_workload(path)
             prepared = prepare_case(wl, single_case_params(wl, params), procs, policy)
-        except (WorkloadError, UsageError) as err:
+        except (WorkloadError, UsageError, GoMissing, GoBuildError) as err:
             pytest.fail(f"gmpbench: {err}", pytrace=False)
         return self._run(benchmark, prepared)
 
@@ -92,14 +93,18 @@ class _Session:
         from .report.stats import summarize
         from .runtime import CORE_HASH, load_core
         from .runtime.threads import RunError
-        load_core(notify=lambda message: print(f"\ngmpbench: {message}", flush=True))
+        if prepared.policy.engine != "go":
+            load_core(notify=lambda message: print(f"\ngmpbench: {message}", flush=True))
         get = self.config.getoption
         start = time.monotonic()
         runs = []
         try:
-            warmups = [run_once(prepared).wall_time for _ in range(get("gmpbench_warmup"))]
-            benchmark.pedantic(lambda: runs.append(run_once(prepared)),
-                               rounds=max(1, get("gmpbench_rounds")), iterations=1)
+            if prepared.policy.engine == "go":
+                warmups = self._run_go(benchmark, prepared, runs)
+            else:
+                warmups = [run_once(prepared).wall_time for _ in range(get("gmpbench_warmup"))]
+                benchmark.pedantic(lambda: runs.append(run_once(prepared)),
+                                   rounds=max(1, get("gmpbench_rounds")), iterations=1)
         except RunError as err:
             pytest.fail(f"gmpbench: {prepared.case.name}: {err}", pytrace=False)
         case = prepared.case
@@ -111,6 +116,19 @@ class _Session:
             self.results = Results(CORE_HASH, info={"command": "pytest"})
         self.results.add_process(case, case.processes[-1])
         return summary
+
+    def _run_go(self, benchmark, prepared, runs: list) -> list[float]:
+        """Policy ``go``: one Go process makes the warm-up and measured runs (benchmark's own
+        timing is then that process's, once; gmpbench's figures are per run, as always)."""
+        from .engines.golang.run import measure_go
+        get = self.config.getoption
+        got = []
+        benchmark.pedantic(lambda: got.append(measure_go(
+            prepared, values=max(1, get("gmpbench_rounds")), warmups=get("gmpbench_warmup"))),
+            rounds=1, iterations=1)
+        prepared.case.go_version = got[0].go_version
+        runs.extend(got[0].runs)
+        return got[0].warmups
 
     # -- the end of the session -------------------------------------------------------------
     def gate(self) -> bool:

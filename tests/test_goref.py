@@ -15,7 +15,7 @@ import pytest
 
 GOREF_DIR = Path(__file__).parent / "goref"
 
-pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="go toolchain not on PATH")
+pytestmark = pytest.mark.usefixtures("go_toolchain")   # skipped without Go, failed in CI
 
 # config lines ("key: value") and result lines ("BenchmarkX/procs=P ops value unit ...")
 CONFIG_RE = re.compile(r"^[a-z][a-z0-9-]*: \S.*$")

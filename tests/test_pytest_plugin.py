@@ -91,3 +91,17 @@ def test_gate_needs_a_readable_file(run, pytester):
     result = run(f"--gmpbench-compare={pytester.path / 'missing.json'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--gmpbench-compare*missing.json*"])
+
+
+def test_fixture_runs_the_go_engine(pytester, go_toolchain):
+    pytester.makepyfile(test_go=f"""
+def test_go(gmpbench, benchmark):
+    r = gmpbench({str(WORKLOAD)!r}, policy="go", procs=2, rounds=500)
+    assert r.case.go_version == {go_toolchain!r}
+    assert len(r.runs) == 3 and r.counters["gs_created"] == 3
+    assert "schedules" not in r.counters
+    assert benchmark.extra_info["gmpbench"]["go_version"] == {go_toolchain!r}
+""")
+    result = pytester.runpytest("--gmpbench-rounds=3", "--gmpbench-warmup=1",
+                                "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
