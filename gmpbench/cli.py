@@ -236,6 +236,10 @@ def cmd_disasm(args) -> int:
     wl = load_workload(args.workload)
     for params in expand_cases(wl, parse_param_args(args.param)):
         label = " ".join(f"{k}={v}" for k, v in params.items())
+        if args.go:
+            from .engines.golang.translate import translate
+            print(translate(wl, params))
+            continue
         print(f"# {wl.name} {label}".rstrip())
         print("\n".join(disasm(compile_case(wl, params))))
     return EXIT_OK
@@ -318,6 +322,8 @@ def _add_workload_commands(sub) -> None:
     p = sub.add_parser("disasm", help="print the compiled program of a workload")
     p.add_argument("workload", metavar="WORKLOAD.yaml")
     p.add_argument("--param", action="append", metavar="KEY=VALUE[,VALUE...]")
+    p.add_argument("--go", action="store_true", help="print the Go program that policy 'go' "
+                   "builds instead (docs/go-engine.md)")
     p.set_defaults(func=cmd_disasm)
 
 

@@ -225,3 +225,18 @@ def test_run_with_go_reports_it_like_a_policy(go_toolchain, tmp_path):
         "\n".join(render_report(results, "gobench"))
     assert subprocess.run([sys.executable, "-m", "pyperf", "stats", str(out)],
                           capture_output=True).returncode == 0
+
+
+def test_the_docs_table_names_every_statement():
+    doc = (ROOT / "docs" / "go-engine.md").read_text()
+    table = doc[doc.index("| statement | Go |"):doc.index("Channels, wait groups")]
+    documented = {cell.strip("` ").split(":")[0].split(" ")[0]
+                  for row in table.splitlines()[2:] if row.startswith("|")
+                  for cell in row.split("|")[1].split("/")}
+    assert documented == set(STATEMENTS)
+
+
+def test_disasm_prints_the_go_program():
+    r = gmpbench("disasm", WORKLOADS / "ping-pong.yaml", "--param", "rounds=7", "--go")
+    assert r.returncode == 0, r.stderr
+    assert "package main" in r.stdout and "i1 < 7" in r.stdout

@@ -4,20 +4,7 @@ The output is one file, ``workload.go``, built together with ``support.go`` (the
 goroutine context ``G``, sampling, work, syscalls, the network emulator).  Every Go line that a
 statement produces carries a comment naming the statement and its YAML line.
 
-| statement | Go |
-|---|---|
-| ``work: D`` | ``g.work(ns)``: the port's calibrated xorshift64 steps, call-free |
-| ``go: F`` / ``{fn, n, group}`` | ``g.spawn(F, group)``: ``children.Add(1)``, ``group.Add(1)``, ``go`` |
-| ``wait: children`` / ``wait: W`` | ``g.children.Wait()`` / ``W.Wait()`` (sync.WaitGroup) |
-| ``send: C`` / ``recv: C`` | ``C <- struct{}{}`` / ``<-C`` on ``make(chan struct{}, cap)`` |
-| ``yield`` | ``runtime.Gosched()`` |
-| ``syscall: D`` | ``syscall.Syscall(SYS_NANOSLEEP, ...)``: entersyscall/exitsyscall |
-| ``syscall: {dur: D, block: true}`` | the same call: Go has no public entersyscallblock, so the P is handed off by sysmon's retake, not at once (DESIGN.md, deviations) |
-| ``netwait: D`` | a write then a blocking read on a socketpair; the emulator process answers at now+D |
-| ``sleep: D`` | ``time.Sleep`` |
-| ``repeat: N`` / ``loop: D`` | ``for`` loops (``loop`` until D has passed since the run started) |
-| ``call: F`` | a call, in the same goroutine |
-| ``lock: M`` / ``unlock: M`` | ``sync.Mutex`` |
+The statement-by-statement table is in docs/go-engine.md (a test keeps the two in step).
 
 Durations are sampled as the port samples them (the same xorshift64* stream per goroutine,
 seeded from the workload's seed and the goroutine's id).
