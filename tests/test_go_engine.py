@@ -240,3 +240,13 @@ def test_disasm_prints_the_go_program():
     r = gmpbench("disasm", WORKLOADS / "ping-pong.yaml", "--param", "rounds=7", "--go")
     assert r.returncode == 0, r.stderr
     assert "package main" in r.stdout and "i1 < 7" in r.stdout
+
+
+def test_a_statement_without_a_go_form_is_bad_input_at_its_line(tmp_path, monkeypatch):
+    from gmpbench.engines.golang.translate import _Translator
+    from gmpbench.workload import WorkloadError
+    monkeypatch.delattr(_Translator, "st_yield")      # as a statement added to the grammar
+    path = write(tmp_path, "name: y\nmain:\n  - yield\n")
+    with pytest.raises(WorkloadError) as err:
+        translate(load_workload(path), {})
+    assert str(err.value).startswith(f"{path}:3: main[0]: 'yield' has no translation to Go")
