@@ -22,10 +22,10 @@ from .layout import (
     UNLOCK_TIMER,
     WAIT_SLEEP,
 )
-from .lock import lock, minimal_timerslack, nanotime, unlock
+from .lock import lock, runtime_timerslack, nanotime, unlock
 from .mem import Sarr, core, gx, i64, void
 from .osdeps import futex_wait, futex_wake
-from .proc import injectglist, prepark, stopping
+from .proc import injectglist, prepark, stopping, wake_sysmon
 
 
 @core(void(Sarr, i64, i64, i64))
@@ -46,7 +46,7 @@ def timesleep(S, mid, gp, ns):
 @core(void(Sarr))
 def timerproc(S):
     """The timer thread: ready every G whose time has come, then sleep until the next one."""
-    minimal_timerslack()
+    runtime_timerslack(S)
     while not stopping(S):
         lock(S, S_TIMERLOCK)
         now = nanotime()
@@ -61,6 +61,8 @@ def timerproc(S):
         seq = load(S, S_TIMERNOTE)
         unlock(S, S_TIMERLOCK)
         injectglist(S, 0, glist)
+        if n > 0:
+            wake_sysmon(S)              # as timerproc's exitsyscall after notetsleepg did
         # Only now are they runnable: until here checkdead must still count them as pending.
         xadd(S, S_NTIMERS, -n)
         if wait > 0:
