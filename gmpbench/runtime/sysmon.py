@@ -2,9 +2,11 @@
 run too long, deep sleep while every P is idle (proc.go's sysmon, retake, preemptone).
 
 sysmon runs on an M of its own without a P (counted in sched.nmsys so checkdead ignores it).
-It sleeps 20 µs between rounds, doubling after 1 ms without work up to 10 ms.  Per P it keeps
-the sysmontick snapshot (P_SM_*): a P whose schedtick (syscalltick) has not moved since the
-previous round has been running one G (been in one syscall) for the whole interval.
+It sleeps 20 µs between rounds, doubling after 50 rounds without a retake up to 10 ms.  Per P
+it keeps the sysmontick snapshot (P_SM_*): a P whose schedtick (syscalltick) has not moved since
+the previous round has been running one G (been in one syscall) for the whole interval.  Why
+that syscall rule can lock sysmon into its 10 ms sleep, and the sysretake knob: DESIGN.md,
+"sysmon".
 """
 from .atomics import cas, load, load_relaxed, store
 from .layout import (
