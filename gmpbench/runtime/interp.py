@@ -26,10 +26,10 @@ from .layout import (
 from .lock import nanotime
 from .mem import Sarr, boolean, codex, core, distx, f64, gx, i64, knob, stkx
 from .netpoll import netwait_finish, netwait_start
+from .policy import K_ASYNC_PREEMPT
 from .proc import newproc, stopping
 from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
 from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
-from .policy import K_ASYNC_PREEMPT
 from .timers import timesleep
 from .work import spin
 
