@@ -6,6 +6,7 @@ import pytest
 from gmpbench.runtime.policy import PRESETS, knobs, parse_policy, PolicyError
 from gmpbench.runtime.threads import run_program
 
+from test_runtime_syscalls import looping_hog
 from util import hog_workload, compile_file, compile_text
 
 # Small cases of every shipped workload, so that 11 presets x 5 workloads stay quick.
@@ -100,7 +101,7 @@ def test_centralized_has_no_local_queues(core):
     assert c["global_puts"] >= c["gs_created"] - 1
 
 
-HOG = hog_workload(hog="60ms", other="syscall: 1ms")
+HOG = looping_hog(60_000, other="syscall: 1ms")
 
 
 def test_no_sysmon_no_retakes_no_preemptions(core, tmp_path):

@@ -29,6 +29,8 @@ functions:
     - loop: 1h
       do: [{recv: c}, {sleep: 1ms}]
 ''')
+from gmpbench.runtime import load_core
+load_core()                             # so that the signal comes during the run itself
 print("running", flush=True)
 t0 = time.monotonic()
 try:

@@ -57,8 +57,9 @@ main:
   - go: hog
   - wait: conns
 functions:
-  hog:
-    - work: 300ms
+  hog:                          # 300 ms of work, preemptible between statements
+    - repeat: 3000
+      do: [{work: 100us}]
   conn:
     - netwait: 1ms
 """

@@ -40,12 +40,20 @@ def test_long_syscall_does_not_hold_back_its_p(core, tmp_path):
     assert r.threads_max >= 3                   # the blocked M, the one running workers, sysmon
 
 
-HOG = hog_workload(hog="100ms", other="work: 10us")
+def looping_hog(total_us: int, other: str, each_us: int = 100) -> str:
+    """hog_workload with the hog as a loop of short works: Go 1.9/1.10 preempts only between
+    statements, and one long `work` is a call-free loop (preemptible with async_preempt)."""
+    return hog_workload(hog=f"{each_us}us", other=other).replace(
+        f"    - work: {each_us}us\n",
+        f"    - repeat: {total_us // each_us}\n      do: [{{work: {each_us}us}}]\n", 1)
+
+
+HOG = looping_hog(100_000, other="work: 10us")
 
 
 def test_cpu_hog_is_preempted(core, tmp_path):
-    """A G burning 100 ms at procs=1 runs first (runnext) but is preempted after its 10 ms time
-    slice, so the other G does not wait for it to finish."""
+    """A G burning 100 ms (in 100 µs statements) at procs=1 runs first (runnext) but is
+    preempted after its 10 ms time slice, so the other G does not wait for it to finish."""
     _, prog, _ = compile_text(tmp_path, HOG)
     r = run(prog, 1)
     assert r.counters["preemptions"] >= 1

@@ -2,7 +2,8 @@
 
 Every operation takes a 1-D int64 array and an index (pass a row view, e.g. ``allp[pid]``, for a
 2-D table).  Orderings follow Go's runtime/internal/atomic on amd64: ``load`` is an acquire load,
-``store`` a release store, and the read-modify-write operations (``cas``, ``xadd``, ``xchg``) are
+``store`` a release store (a plain MOV: a later load may pass it), ``store_seqcst`` Go's own
+atomic.Store (an XCHG), and the read-modify-write operations (``cas``, ``xadd``, ``xchg``) are
 sequentially consistent, so each of them is also a full (StoreLoad) barrier -- the property the
 spinning protocol relies on (see DESIGN.md, "Spinning").  ``load_relaxed`` is for counters and
 hints where any recent value will do; a plain ``a[i]`` read may be hoisted out of a loop by LLVM,
@@ -60,6 +61,8 @@ load = _load("acquire", "Load-acquire of a[i].")
 load_relaxed = _load("monotonic", "Monotonic (relaxed) load of a[i]: never hoisted, no ordering.")
 store = _store("release", "Store-release of v into a[i].")
 store_relaxed = _store("monotonic", "Monotonic store: for counters read by other threads.")
+store_seqcst = _store("seq_cst", "Sequentially consistent store (an XCHG on x86, like Go's "
+                      "atomic.Store): later loads cannot pass it (a StoreLoad barrier).")
 
 
 @intrinsic

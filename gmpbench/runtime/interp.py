@@ -4,12 +4,13 @@ mcall into park_m, gosched_m, gopreempt_m or goexit0 on g0.
 
 A G has no stack of its own: its whole state is its row (pc, frame depth) and its frames in
 gstk[gp] (repeat counters and return pcs), so switching Gs is returning to the M's loop.
-Every statement is a call in Go terms, so each one is a preemption point (the stack-guard check).
+Every statement is a call in Go terms, so each one is a preemption point (the stack-guard check);
+`work` is a call-free loop, preemptible inside only with the async_preempt knob.
 """
 import numpy as np
 
 from ..workload import ops
-from .atomics import cputicks, load_relaxed
+from .atomics import load_relaxed
 from .chan import chanrecv, chansend
 from .layout import (
     G_NETSTATE,
@@ -20,15 +21,17 @@ from .layout import (
     G_WORKLEFT,
     S_NS_PER_TSC_Q20,
     S_RUNSTART_NS,
-    S_TSC_PER_NS_Q20,
+    S_STEPS_PER_NS,
 )
 from .lock import nanotime
-from .mem import Sarr, boolean, codex, core, distx, f64, gx, i64, stkx
+from .mem import Sarr, boolean, codex, core, distx, f64, gx, i64, knob, stkx
 from .netpoll import netwait_finish, netwait_start
+from .policy import K_ASYNC_PREEMPT
 from .proc import newproc, stopping
 from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
 from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
 from .timers import timesleep
+from .work import spin
 
 WHY_EXIT = 0      # goexit0
 WHY_PARK = 1      # park_m
@@ -37,14 +40,10 @@ WHY_PREEMPT = 3   # gopreempt_m
 WHY_STOP = 4      # the run is over; leave the G where it is
 WHY_SYSCALL = 5   # exitsyscall took the slow path (exitsyscall0): see sched.finish
 
-BURN_CHUNK = 64   # xorshift rounds between clock checks (~50-100 ns)
+ASYNC_CHUNK = 32       # steps between preemption checks with async_preempt (~100 ns)
+STOP_CHUNK = 1 << 18   # steps between checks for the end of the run otherwise (~1 ms)
 TICKS_MAX = 1 << 40  # ticks_to_ns's range: no overflow of the fixed-point product
 SIGMA_SCALE = 1e9  # lognormal sigma is stored * 1e9 (S holds only integers)
-
-
-@core(i64(Sarr, i64))
-def ns_to_ticks(S, ns):
-    return (ns * S[S_TSC_PER_NS_Q20]) >> 20
 
 
 @core(i64(Sarr, i64))
@@ -94,24 +93,32 @@ def sample(S, g, d):
     return np.int64(v)
 
 
+@core(i64(Sarr, i64))
+def work_steps(S, ns):
+    """`work: ns` as xorshift64 steps at the run's rate: work.steps_for's rounding exactly (the
+    same float64 product), so the Go engine runs the same number of steps."""
+    rate = S[S_STEPS_PER_NS:S_STEPS_PER_NS + 1].view(np.float64)[0]
+    return np.int64(np.float64(ns) * rate + 0.5)
+
+
 @core(i64(Sarr, i64, i64))
-def burn(S, g, ns):
-    """Burn CPU for ns nanoseconds (xorshift rounds against the TSC, so LLVM cannot fold it).
-    Stops early on a preemption request or the end of the run; returns the ns left (0: done)."""
-    deadline = cputicks() + ns_to_ticks(S, ns)
-    x = S[g + G_RNG] | 1
-    while True:
-        for _ in range(BURN_CHUNK):
-            x ^= x << 13
-            x ^= x >> 7
-            x ^= x << 17
-        now = cputicks()
-        if now >= deadline:
-            S[g + G_RNG] = x
-            return 0
-        if load_relaxed(S, g + G_PREEMPT) != 0 or stopping(S):
-            S[g + G_RNG] = x
-            return max(ticks_to_ns(S, deadline - now), 1)
+def burn(S, g, steps):
+    """Run `steps` steps of `work` (work.spin, state in the G's row).  Go 1.9/1.10 cannot stop
+    a call-free loop, so it runs to its end, looking only for the end of the run every
+    STOP_CHUNK steps; with async_preempt (Go >= 1.14) it also stops for a preemption request.
+    Returns the steps left (0: done)."""
+    async_preempt = knob(S, K_ASYNC_PREEMPT) != 0
+    chunk = ASYNC_CHUNK if async_preempt else STOP_CHUNK
+    x = S[g + G_RNG]
+    while steps > 0:
+        n = min(steps, chunk)
+        x = spin(n, x)
+        steps -= n
+        if steps > 0 and (stopping(S) or
+                          (async_preempt and load_relaxed(S, g + G_PREEMPT) != 0)):
+            break
+    S[g + G_RNG] = x
+    return steps
 
 
 @core(boolean(Sarr, i64, i64, i64, i64))
@@ -163,7 +170,7 @@ def run_g(S, mid, gp):
         elif op == ops.WORK:
             left = S[g + G_WORKLEFT]
             if left == 0:
-                left = sample(S, g, a)
+                left = work_steps(S, sample(S, g, a))
             if left > 0:
                 left = burn(S, g, left)
             S[g + G_WORKLEFT] = left

@@ -29,7 +29,7 @@ G_WAITOBJ = 8      # index of the channel/group/mutex it waits on
 G_CHILDREN = 9     # atomic; CHILD_* protocol word: live children + flags (sync.py)
 G_PARENT = 10      # the G that started it (0 for main)
 G_GROUP = 11       # wait group it is counted in, plus one (0 none)
-G_WORKLEFT = 12    # owner: ns of an interrupted `work` still to burn (0 none)
+G_WORKLEFT = 12    # owner: xorshift steps of an interrupted `work` still to run (0 none)
 G_ELEM = 13        # value carried by a blocked send/recv (the sudog's elem)
 G_READYTICK = 14   # cputicks when it last became runnable (latency stamp)
 G_RNG = 15         # owner: xorshift state for sampled durations
@@ -133,6 +133,7 @@ S_NS_PER_TSC_Q20 = 111  # ns per cputick, fixed point << 20: converting needs no
 S_MAINPENDING = 110  # atomic: 1 until the first M creates main on its P (sched.runtime_main)
 S_POOLWORD = 112     # futex word: bumped to hand a new M to a spare thread (threads.py)
 S_NPOOL = 113        # sched lock: spare threads waiting for an M
+S_STEPS_PER_NS = 114  # float64 bits: `work`'s xorshift steps per ns (work.py; read-only)
 
 S_TIMERLOCK = 120    # lock of the timer heap -- the next word under it
 S_TIMERHEAPN = 121   # entries in the timer heap

@@ -1,6 +1,6 @@
 """Runtime locks and notes on futex words, in the shape of Go's lock_futex.go.
 
-A *mutex* is one int64 word: 0 unlocked, 1 locked, 2 locked with sleepers.  ``lock`` spins
+A *mutex* is one int64 word of S: 0 unlocked, 1 locked, 2 locked with sleepers.  ``lock`` spins
 actively (procyield), then passively (osyield), then sleeps in the kernel; ``unlock`` wakes one
 sleeper only when the word says there may be one.
 
@@ -9,7 +9,8 @@ until ``notewakeup``; exactly one notewakeup per noteclear (a second is a bug an
 Both keep their word on its own cache line (the caller's layout guarantees that).
 """
 from .atomics import cas, load, pause, store, xchg
-from .mem import Sarr, boolean, core, i64, void
+from .layout import FATAL_THROW, S_FATAL
+from .mem import Sarr, boolean, core, i64, knob, void
 from .osdeps import (
     CLOCK_MONOTONIC,
     PR_SET_TIMERSLACK,
@@ -20,6 +21,7 @@ from .osdeps import (
     futex_wake,
     syscall6,
 )
+from .policy import K_TIMER_SLACK_NS
 
 MUTEX_UNLOCKED = 0
 MUTEX_LOCKED = 1
@@ -27,6 +29,7 @@ MUTEX_SLEEPING = 2
 ACTIVE_SPIN = 4        # rounds of procyield before yielding (Go: active_spin)
 ACTIVE_SPIN_CNT = 30   # PAUSEs per round (Go: active_spin_cnt)
 PASSIVE_SPIN = 1       # rounds of osyield before sleeping (Go: passive_spin)
+LOCK_SLEEP_NS = 10_000_000  # a sleeper re-checks this often whether the run has failed
 
 @core(void(i64))
 def procyield(cycles):
@@ -39,11 +42,20 @@ def osyield():
     syscall6(SYS_SCHED_YIELD, 0, 0, 0, 0, 0, 0)
 
 
-@core(void())
-def minimal_timerslack():
-    """Ask the kernel for 1 ns of timer slack on this thread (the default 50 µs would stretch
-    every short sleep, futex timeout and nanosleep-syscall of the workload)."""
-    syscall6(SYS_PRCTL, PR_SET_TIMERSLACK, 1, 0, 0, 0, 0)
+@core(void(i64))
+def set_timerslack(ns):
+    """Set this thread's timer slack: how late the kernel may end its sleeps and timeouts."""
+    syscall6(SYS_PRCTL, PR_SET_TIMERSLACK, ns, 0, 0, 0, 0)
+
+
+@core(void(Sarr))
+def runtime_timerslack(S):
+    """A runtime thread's timer slack (every M, sysmon, the timer thread): Go leaves the
+    kernel's default (50 µs), which stretches sysmon's 20 µs sleep and every short syscall; the
+    knob timer_slack_ns sets it instead."""
+    ns = knob(S, K_TIMER_SLACK_NS)
+    if ns > 0:
+        set_timerslack(ns)
 
 
 @core(i64())
@@ -75,7 +87,11 @@ def lock(a, i):
         if v == MUTEX_UNLOCKED:
             return
         wait = MUTEX_SLEEPING
-        futex_wait(a, i, MUTEX_SLEEPING, -1)
+        futex_wait(a, i, MUTEX_SLEEPING, LOCK_SLEEP_NS)
+        # A thread that raised while holding the lock never releases it (threads.py then
+        # records FATAL_THROW): give up instead of waiting for the join timeout.
+        if load(a, S_FATAL) == FATAL_THROW:
+            raise RuntimeError("lock: abandoned by a thread that failed")
 
 
 @core(void(Sarr, i64))

@@ -4,7 +4,7 @@ kernel exactly as a packet would.  `netwait: D` arms it (netpoll.net_arm) with n
 from .atomics import load
 from .heap import heap_due, heap_pop, heap_sleep
 from .layout import G_CONNFD, H_NETHEAP, S_NETHEAPN, S_NETLOCK, S_NETNOTE, S_NETSCRATCH
-from .lock import lock, minimal_timerslack, nanotime, unlock
+from .lock import lock, nanotime, set_timerslack, unlock
 from .mem import Sarr, core, gx, void
 from .netpoll import eventfd_signal
 from .osdeps import futex_wait
@@ -13,7 +13,7 @@ from .proc import stopping
 
 @core(void(Sarr))
 def netemu(S):
-    minimal_timerslack()
+    set_timerslack(1)                   # the network, not Go: due times are kept to the µs
     while not stopping(S):
         lock(S, S_NETLOCK)
         now = nanotime()

@@ -30,6 +30,12 @@ KNOBS = {
     "centralized": (0, "one global run queue under sched.lock, no local queues (rejected approach 1)"),
     "direct_handoff": (0, "a readied G is handed with an idle P straight to a woken M (rejected approach 2)"),
     "eager_wakeup": (0, "wake an M on every ready while a P is idle, even with spinning Ms (rejected approach 3)"),
+    "async_preempt": (0, "0: a `work` statement runs to its end (Go 1.9/1.10 preempts only at calls); "
+                         "1: also preempted inside it (Go >= 1.14's asynchronous preemption)"),
+    "sysretake": (0, "1: sysmon also retakes a P in a syscall whose time slice is over (Go >= 1.14's "
+                     "retake); 0: only one in the same syscall for a whole tick (Go 1.9/1.10)"),
+    "timer_slack_ns": (0, "0: leave the kernel's timer slack (50 µs) as Go does; N: set N ns on every "
+                          "M, sysmon and the timer thread"),
 }
 KNOB_NAMES = list(KNOBS)
 NKNOBS = len(KNOB_NAMES)
@@ -55,6 +61,9 @@ K_SYSCALL_FASTPATH = 16
 K_CENTRALIZED = 17
 K_DIRECT_HANDOFF = 18
 K_EAGER_WAKEUP = 19
+K_ASYNC_PREEMPT = 20
+K_SYSRETAKE = 21
+K_TIMER_SLACK_NS = 22
 assert all(globals()["K_" + n.upper()] == i for i, n in enumerate(KNOB_NAMES))
 
 PRESETS = {

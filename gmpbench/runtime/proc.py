@@ -2,9 +2,10 @@
 checkdead -- proc.go's functions of the same names.
 
 "Worker thread parking" (DESIGN.md, "Spinning"): a G made runnable is published first (runqput)
-and nmspinning is checked after; a spinning M gives up spinning by decrementing nmspinning first
-and re-checking every queue after.  Both sides' read-modify-writes are sequentially consistent,
-which provides the StoreLoad barrier between the write and the read on each side.
+and npidle/nmspinning are read after; a spinning M gives up spinning by decrementing nmspinning
+first and re-checking every queue after.  Each side needs a StoreLoad barrier between its write
+and its read: the submitter's is runqput's sequentially consistent publish (an XCHG, as Go's
+atomic.Store; a CAS on runnext), the spinner's its seq_cst decrement.
 """
 import numpy as np
 
@@ -30,6 +31,7 @@ from .layout import (
     G_WAITOBJ,
     G_WAITREASON,
     G_WORKLEFT,
+    M_CURG,
     M_NEXTP,
     M_P,
     M_PARK,
@@ -40,7 +42,6 @@ from .layout import (
     P_M,
     P_STATUS,
     S_ALLGLEN,
-    S_EPFD,
     S_FATAL,
     S_FATALARG,
     S_LASTPOLL,
@@ -112,6 +113,14 @@ def casgstatus(S, gp, old, new):
     if load(S, g + G_STATUS) != old:
         raise RuntimeError("casgstatus: bad incoming status")
     store(S, g + G_STATUS, new)
+
+
+@core(void(Sarr, i64, i64))
+def dropg(S, mid, gp):
+    """Break the link between the M and the G it ran (m.curg, g.m): sysmon's preemptone reads
+    m.curg, so it must never name a G that this M no longer runs."""
+    store(S, mx(S, mid) + M_CURG, 0)
+    S[gx(S, gp) + G_M] = 0
 
 
 @core(void(Sarr, i64, i64))
@@ -262,19 +271,20 @@ def startm(S, mid, pid, spinning):
     lock(S, S_LOCK)
     if pid == 0:
         pid = pidleget(S)
-        if pid == 0:
-            unlock(S, S_LOCK)
-            if spinning:
-                # The caller counted a spinning M that will not exist: undo it.
-                if xadd(S, S_NMSPINNING, -1) < 0:
-                    raise RuntimeError("startm: negative nmspinning")
-            return
+    # stop_all sets S_STOP and empties the idle M list under sched.lock: once it has, no M is
+    # woken here a second time (its note was woken by stop_all) and none is created.
+    if pid == 0 or stopping(S):
+        unlock(S, S_LOCK)
+        if spinning:
+            # The caller counted a spinning M that will not exist: undo it.
+            if xadd(S, S_NMSPINNING, -1) < 0:
+                raise RuntimeError("startm: negative nmspinning")
+        return
     nm = mget(S)
     unlock(S, S_LOCK)
     count(S, mid, ST_STARTMS, 1)
     if spinning:
         count(S, mid, ST_SPINNING_TRANSITIONS, 1)
-    wake_sysmon(S)                      # work is back: sysmon leaves its deep sleep
     if nm == 0:
         newm(S, pid, spinning)
         return
@@ -326,7 +336,8 @@ def wakep(S, mid):
 @core(void(Sarr, i64))
 def wakep_if_needed(S, mid):
     """After making a G runnable: wake an M if a P is idle and nobody spins (ready, newproc).
-    The caller's runqput came first; the seq_cst read-modify-writes order it before this check.
+    The caller's runqput came first and published the G with a seq_cst store or CAS, so these
+    loads cannot pass it (partner: findrunnable's nmspinning decrement, then recheck_runqs).
     Without spinning Ms (no-spinning) there is no spinner to wait for: wake an M every time;
     eager_wakeup (rejected approach 3) wakes one every time even with spinners about."""
     if load(S, S_NPIDLE) == 0:
@@ -380,8 +391,9 @@ def handoffp(S, mid, pid):
         unlock(S, S_LOCK)
         startm(S, mid, pid, False)
         return
-    # The last running P, and nobody polls the network: start an M that will.
-    if S[S_EPFD] != 0 and load(S, S_NPIDLE) == S[S_NPROCS] - 1 and load(S, S_LASTPOLL) != 0:
+    # The last running P, and nobody polls the network (lastpoll is set from the start, so
+    # this holds even when nothing uses the network): start an M that will.
+    if load(S, S_NPIDLE) == S[S_NPROCS] - 1 and load(S, S_LASTPOLL) != 0:
         unlock(S, S_LOCK)
         startm(S, mid, pid, False)
         return

@@ -2,13 +2,13 @@
 global queue (globrunqput/putbatch/get), gfput/gfget, pidleput/pidleget and mput/mget.
 
 Local run queue protocol (DESIGN.md, "Local run queues"): a P's ring is written only by its
-owner, at runqtail, which it publishes with a store-release.  Any thread may consume from
+owner, at runqtail, which it publishes with a seq_cst store (see runqput).  Any thread may consume from
 runqhead with a CAS (the owner in runqget, thieves in runqgrab); a consumer reads the slots it
 claims *before* its CAS, and the CAS fails if anyone consumed them meanwhile.  runnext is a
 single slot changed only by CAS.  Head and tail are int64 counters that never wrap; a slot is
 ``counter & (size-1)``.
 """
-from .atomics import cas, load, load_relaxed, store, store_relaxed, xadd
+from .atomics import cas, load, load_relaxed, store, store_relaxed, store_seqcst, xadd
 from .layout import (
     G_SCHEDLINK,
     G_STATUS,
@@ -150,7 +150,11 @@ def runqput(S, mid, pid, gp, next):
         t = load_relaxed(S, p + P_RUNQTAIL)     # only we write it
         if t - h < size:
             S[q + (t & (size - 1))] = gp
-            store(S, p + P_RUNQTAIL, t + 1)     # store-release: publish the slot to consumers
+            # Publish the slot to consumers with a seq_cst store (Go's atomic.Store is an XCHG):
+            # the caller's wakep_if_needed then reads npidle/nmspinning, and a release store
+            # could still sit in the store buffer while those loads pass it -- a spinner giving
+            # up (findrunnable: decrement, then recheck_runqs) would miss this G.
+            store_seqcst(S, p + P_RUNQTAIL, t + 1)
             count(S, mid, ST_LOCAL_PUTS, 1)
             return
         if runqputslow(S, mid, pid, gp, h, t):
@@ -238,7 +242,7 @@ def runqsteal(S, mid, pid, victim, steal_runnext):
     h = load(S, p + P_RUNQHEAD)                 # load-acquire: synchronize with consumers
     if t - h + n - 1 >= size:
         raise RuntimeError("runqsteal: runq overflow")
-    store(S, p + P_RUNQTAIL, t + n - 1)         # store-release: publish the stolen Gs
+    store_seqcst(S, p + P_RUNQTAIL, t + n - 1)  # publish the stolen Gs (as runqput)
     return gp, n
 
 

@@ -21,6 +21,7 @@ from .interp import (
 )
 from .layout import (
     C_LOCK,
+    FATAL_THROW,
     G_GROUP,
     G_M,
     G_PARENT,
@@ -41,6 +42,7 @@ from .layout import (
     P_SCHEDTICK,
     S_DONE,
     S_ENDTICK,
+    S_FATAL,
     S_LASTPOLL,
     S_LOCK,
     S_MAING,
@@ -88,7 +90,7 @@ from .layout import (
     Grunning,
     Gwaiting,
 )
-from .lock import lock, minimal_timerslack, nanotime, unlock
+from .lock import lock, nanotime, notewakeup, runtime_timerslack, unlock
 from .mem import (
     Sarr,
     boolean,
@@ -129,6 +131,7 @@ from .policy import (
 from .proc import (
     acquirep,
     casgstatus,
+    dropg,
     fatal,
     gnew,
     injectglist,
@@ -144,6 +147,7 @@ from .proc import (
 from .runq import (
     globrunqget,
     globrunqput,
+    mget,
     pidleget,
     pidleput,
     runqempty,
@@ -376,12 +380,6 @@ def execute(S, mid, gp, inherit):
     return run_g(S, mid, gp)
 
 
-@core(void(Sarr, i64, i64))
-def dropg(S, mid, gp):
-    store(S, mx(S, mid) + M_CURG, 0)
-    S[gx(S, gp) + G_M] = 0
-
-
 @core(i64(Sarr, i64, i64))
 def park_m(S, mid, gp):
     """gp asked to block: make it _Gwaiting, then release the lock that guarded its wait queue.
@@ -490,7 +488,7 @@ def mstart(S, mid):
     """The body of an M's thread: start with the P newm gave it, then schedule until the run
     ends.  Records the thread's CPU time."""
     m = mx(S, mid)
-    minimal_timerslack()
+    runtime_timerslack(S)
     cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID)
     store(S, m + M_STARTED, 1)
     pid = S[m + M_NEXTP]
@@ -554,10 +552,24 @@ def template_wait(S, timeout_ns):
 
 @core(void(Sarr))
 def stop_all(S):
-    """End the run: every M leaves its loop (parked ones are woken), spare threads return."""
+    """End the run: every M leaves its loop (parked ones are woken), spare threads return.
+
+    Each parked M is woken exactly once: under sched.lock the run is marked stopping and the
+    idle M list emptied, so an M still running (a G in ready -> wakep, sysmon in handoffp, the
+    timer thread in injectglist) cannot mget one and wake it again -- startm checks S_STOP
+    under the same lock.  After a throw, the dead thread may hold sched.lock: then every M's
+    note is woken without it (a second wakeup can only add to the failure already reported)."""
     store(S, S_STOP, 1)
-    for mid in range(1, load(S, S_MCOUNT) + 1):
-        wake_note(S, mx(S, mid) + M_PARK)
+    if load(S, S_FATAL) == FATAL_THROW:
+        for mid in range(1, load(S, S_MCOUNT) + 1):
+            wake_note(S, mx(S, mid) + M_PARK)
+    else:
+        lock(S, S_LOCK)
+        mid = mget(S)
+        while mid != 0:
+            notewakeup(S, mx(S, mid) + M_PARK)
+            mid = mget(S)
+        unlock(S, S_LOCK)
     wake_note(S, S_SYSMONNOTE)
     netpollbreak(S)
     xadd(S, S_NETNOTE, 1)

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from . import layout as L
+from . import work
 from .osdeps import CLOCK_MONOTONIC
 from .policy import NKNOBS
 from .stats import NBUCKETS
@@ -59,9 +60,10 @@ def _dist_rows(dists: np.ndarray) -> np.ndarray:
 
 
 def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: int,
-              seed: int, trace_max: int = 0) -> np.ndarray:
+              seed: int, trace_max: int = 0, steps_per_ns: float | None = None) -> np.ndarray:
     """The state of one run of program at GOMAXPROCS=procs; every P starts idle.  trace_max > 0
-    turns the execution trace on with buffers of that many events per M (trace.py)."""
+    turns the execution trace on with buffers of that many events per M (trace.py).
+    steps_per_ns is `work`'s rate (default: this machine's calibration, work.steps_per_ns)."""
     maxm = max_threads + 2          # row 0 unused, and room for sysmon
     trace_rows = min(maxm + 1, L.TRACE_MS_MAX) if trace_max > 0 else 0
     caps = np.asarray(program.chan_caps, dtype=np.int64)
@@ -117,6 +119,8 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     S[L.S_TSC_PER_NS_Q20] = tsc_per_ns_q20()
     S[L.S_NS_PER_TSC_Q20] = max(1, round((1 << 40) / tsc_per_ns_q20()))
     S[L.S_SEED] = seed
+    rate = work.steps_per_ns() if steps_per_ns is None else float(steps_per_ns)
+    S[L.S_STEPS_PER_NS:L.S_STEPS_PER_NS + 1].view(np.float64)[0] = rate
     S[L.S_TRACE_MS] = trace_rows
     S[L.S_TRACE] = trace_max if trace_rows else 0
     for pid in range(procs, 0, -1):          # the pidle list, P 1 at its head
@@ -131,6 +135,11 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         m[L.M_ID] = mid
         m[L.M_FASTRAND] = (seed * 2654435761 + mid * 40503) | 1
     return S
+
+
+def steps_per_ns(S: np.ndarray) -> float:
+    """The `work` rate a state was made with."""
+    return float(S[L.S_STEPS_PER_NS:L.S_STEPS_PER_NS + 1].view(np.float64)[0])
 
 
 def table(S: np.ndarray, header: int, stride: int, i: int) -> np.ndarray:

@@ -29,7 +29,7 @@ from .lock import lock, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .osdeps import nanosleep
 from .policy import K_SYSCALL_FASTPATH
-from .proc import acquirep, casgstatus, handoffp, releasep, stopping, wake_sysmon
+from .proc import acquirep, casgstatus, dropg, handoffp, releasep, stopping, wake_sysmon
 from .runq import globrunqput, pidleget
 from .trace import EV_SYSCALL_ENTER, EV_SYSCALL_EXIT_FAST, EV_SYSCALL_EXIT_SLOW, trace_event
 
@@ -137,6 +137,7 @@ def exitsyscall0(S, mid, gp):
     globally (the caller then stops this M)."""
     count(S, mid, ST_SYSCALL_SLOW_EXITS, 1)
     casgstatus(S, gp, Gsyscall, Grunnable)
+    dropg(S, mid, gp)                   # gp may run on another M before this one runs again
     S[gx(S, gp) + G_READYTICK] = cputicks()
     lock(S, S_LOCK)
     pid = pidleget(S)

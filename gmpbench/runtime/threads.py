@@ -23,7 +23,7 @@ import numpy as np
 from ..workload import ops
 from . import layout as L
 from .policy import K_SYSMON
-from .state import new_state, rows, table
+from .state import new_state, rows, steps_per_ns, table
 from .stats import NBUCKETS
 from .trace import collect
 
@@ -61,6 +61,7 @@ class RunResult:
     channels: dict = field(default_factory=dict)   # name -> {sent, received, sent_sum, received_sum}
     trace: np.ndarray | None = None      # with trace=True: trace.TRACE_DTYPE events, by time
     trace_dropped: int = 0               # events lost to full buffers
+    steps_per_ns: float = 0.0            # `work`'s rate: xorshift64 steps per ns of `work: D`
 
 
 def _core():
@@ -70,11 +71,12 @@ def _core():
 
 class _Run:
     def __init__(self, program, procs, knobs, timeout, max_threads, max_gs, seed, schedtrace,
-                 out, trace_max):
+                 out, trace_max, steps_per_ns=None):
         self.program = program
         self.knobs = knobs
         self.timeout = timeout
-        self.S = new_state(program, procs, knobs, max_threads, max_gs, seed, trace_max)
+        self.S = new_state(program, procs, knobs, max_threads, max_gs, seed, trace_max,
+                           steps_per_ns)
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
         self.schedtrace = schedtrace
@@ -199,6 +201,7 @@ class _Run:
             channels=channel_stats(S, self.program),
             trace=trace,
             trace_dropped=dropped,
+            steps_per_ns=steps_per_ns(S),
         )
 
     def _error(self, code, timeout_dump) -> RunError:
@@ -232,13 +235,14 @@ def _raise_fd_limit():
 def run_program(program, procs: int, knobs: np.ndarray, *, timeout: float = 120.0,
                 max_threads: int = 10000, max_gs: int = 1 << 20, seed: int | None = None,
                 schedtrace: float | None = None, out=None, trace: bool = False,
-                trace_max: int = L.TRACE_MAX) -> RunResult:
+                trace_max: int = L.TRACE_MAX, steps_per_ns: float | None = None) -> RunResult:
     """Run a compiled workload once at GOMAXPROCS=procs under a policy's knobs.  trace=True
-    records an execution trace (RunResult.trace) of at most trace_max events per M."""
+    records an execution trace (RunResult.trace) of at most trace_max events per M.
+    steps_per_ns: `work`'s rate (default: the machine's calibration, work.steps_per_ns)."""
     import sys
     run = _Run(program, procs, knobs, timeout, max_threads, max_gs,
                program.seed if seed is None else seed, schedtrace, out or sys.stdout,
-               trace_max if trace else 0)
+               trace_max if trace else 0, steps_per_ns)
     return run.run()
 
 
@@ -287,8 +291,7 @@ def schedtrace_line(S, elapsed: float) -> str:
     runqs = []
     for pid in range(1, nprocs + 1):
         p = table(S, L.H_ALLP, L.PSTRIDE, pid)
-        n = int(p[L.P_RUNQTAIL] - p[L.P_RUNQHEAD]) + (1 if p[L.P_RUNNEXT] else 0)
-        runqs.append(str(max(n, 0)))
+        runqs.append(str(max(int(p[L.P_RUNQTAIL] - p[L.P_RUNQHEAD]), 0)))   # Go: tail - head
     return (f"SCHED {int(elapsed * 1000)}ms: gomaxprocs={nprocs} idleprocs={int(sc[L.S_NPIDLE])} "
             f"threads={int(sc[L.S_MCOUNT])} spinningthreads={int(sc[L.S_NMSPINNING])} "
             f"idlethreads={int(sc[L.S_NMIDLE])} runqueue={int(sc[L.S_RUNQSIZE])} "

@@ -1,12 +1,12 @@
 """Timers for `sleep: D` (time.Sleep): one min-heap of (when, G) under a lock, served by a
 timer thread.
 
-How this maps to Go (DESIGN.md, "Timers"): in the seed's era, timers lived in heaps served by
-timerproc goroutines that slept in notetsleepg and readied expired Gs onto their own P; since
-Go 1.14 each P has its own heap, checked in schedule/findrunnable, and the netpoller sleeps
-until the next timer.  Here a dedicated thread (not an M: it holds no P and runs no G) sleeps
-on a futex until the earliest deadline and hands expired Gs to the scheduler with injectglist --
-the global queue plus startm for idle Ps -- as the netpoller does.  A G parks holding the timer
+How this maps to Go (DESIGN.md, "Timers", which also says what the difference changes in the
+figures): in Go 1.9/1.10 timers lived in heaps served by timerproc goroutines that slept in
+notetsleepg (entersyscallblock) and readied expired Gs onto their own P's runnext.  Here a
+dedicated thread (not an M: it holds no P and runs no G) sleeps on a futex until the earliest
+deadline and hands expired Gs to the scheduler with injectglist -- the global queue plus startm
+for idle Ps -- as the netpoller does, then wakes sysmon as timerproc's exitsyscall did.  A G parks holding the timer
 lock, released by park_m once it is _Gwaiting, so the timer thread never readies a running G.
 """
 from .atomics import load, xadd
@@ -22,10 +22,10 @@ from .layout import (
     UNLOCK_TIMER,
     WAIT_SLEEP,
 )
-from .lock import lock, minimal_timerslack, nanotime, unlock
+from .lock import lock, runtime_timerslack, nanotime, unlock
 from .mem import Sarr, core, gx, i64, void
 from .osdeps import futex_wait, futex_wake
-from .proc import injectglist, prepark, stopping
+from .proc import injectglist, prepark, stopping, wake_sysmon
 
 
 @core(void(Sarr, i64, i64, i64))
@@ -46,7 +46,7 @@ def timesleep(S, mid, gp, ns):
 @core(void(Sarr))
 def timerproc(S):
     """The timer thread: ready every G whose time has come, then sleep until the next one."""
-    minimal_timerslack()
+    runtime_timerslack(S)
     while not stopping(S):
         lock(S, S_TIMERLOCK)
         now = nanotime()
@@ -61,6 +61,8 @@ def timerproc(S):
         seq = load(S, S_TIMERNOTE)
         unlock(S, S_TIMERLOCK)
         injectglist(S, 0, glist)
+        if n > 0:
+            wake_sysmon(S)              # as timerproc's exitsyscall after notetsleepg did
         # Only now are they runnable: until here checkdead must still count them as pending.
         xadd(S, S_NTIMERS, -n)
         if wait > 0:
