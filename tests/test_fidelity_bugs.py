@@ -9,7 +9,7 @@ from numba import njit
 from gmpbench.runtime import layout as L
 from gmpbench.runtime.atomics import load
 from gmpbench.runtime.lock import lock, unlock
-from gmpbench.runtime.mem import gx, mx
+from gmpbench.runtime.mem import gx
 from gmpbench.runtime.netpoll import eventfd_open, eventfd_signal, netpollinit
 from gmpbench.runtime.policy import knobs
 from gmpbench.runtime.proc import checkdead, mput, startm
@@ -22,8 +22,8 @@ from gmpbench.runtime.threads import run_program
 from util import compile_text, empty_program
 
 
-def bare_state(procs=1, policy="baseline"):
-    return new_state(empty_program(), procs, knobs(policy), max_threads=4, max_gs=16, seed=1)
+def bare_state(procs):
+    return new_state(empty_program(), procs, knobs(), max_threads=4, max_gs=16, seed=1)
 
 
 def m_row(S, mid):
