@@ -142,11 +142,13 @@ def _runner(args, groups, schedtrace, trace, prestarted):
 
 
 def cmd_run(args) -> int:
+    import time
+    started = time.monotonic()
     schedtrace = _schedtrace_seconds(args.schedtrace)
     from .bench.prestart import prestart_worker
     prestarted = None if schedtrace else prestart_worker()    # loads the core meanwhile
     from .bench.cases import load_groups
-    from .bench.runner import WorkerFailed
+    from .bench.runner import WorkerFailed, split_line, time_split
     from .engines.golang.build import GoBuildError
     from .report import render_report, write_results
     try:
@@ -175,12 +177,15 @@ def cmd_run(args) -> int:
         return EXIT_INTERRUPTED
     # A traced run's timings include the tracing: saved only when asked for with -o.
     path = args.output or (None if trace else _default_output(groups))
+    results.info["time"] = time_split(results, time.monotonic() - started)
     if path:
         write_results(path, results)
     if not args.quiet:
         print("\n".join(render_report(results, "text", title="gmpbench run")))
     if path:
         print(f"results: {path}")
+    if not schedtrace and not trace:
+        print(split_line(time_split(results, time.monotonic() - started)))
     if trace:
         print(f"trace: {trace} (open it in https://ui.perfetto.dev or chrome://tracing)")
     return EXIT_INTERRUPTED if results.info.get("interrupted") else EXIT_OK
@@ -267,12 +272,15 @@ def _add_run(sub) -> None:
     p.add_argument("-o", "--output", metavar="FILE.json",
                    help="results file (default results/<workload>-<UTC time>.json)")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--fast", action="store_true", help="2 processes x 3 values per case")
-    mode.add_argument("--rigorous", action="store_true", help="10 processes x 5 values")
+    mode.add_argument("--fast", action="store_true", help="2 processes per case, each "
+                      "measuring >= 1s (>= 2 values per policy)")
+    mode.add_argument("--rigorous", action="store_true", help="8 processes per case, each "
+                      "measuring >= 6s (>= 6 values per policy)")
     p.add_argument("-p", "--processes", type=_positive, help="worker processes per case "
-                   "(default 5)")
-    p.add_argument("-n", "--values", type=_positive, help="measured runs per process "
-                   "(default 3)")
+                   "(default 4)")
+    p.add_argument("-n", "--values", type=_positive, help="measured runs per policy and "
+                   "process (default: at least 4, more until the process measured 3s; with -n "
+                   "exactly N)")
     p.add_argument("-w", "--warmups", type=_non_negative, help="warm-up runs per process "
                    "(default 1)")
     p.add_argument("--schedtrace", metavar="DURATION", help="print Go's SCHED lines every "

@@ -1,13 +1,19 @@
 """The worker process: ``python -m gmpbench _worker ...`` (hidden subcommand).
 
-Protocol.  The parent (bench.runner) starts one worker per (case, process) with
+Protocol.  The parent (bench.runner) starts one worker per (group, process) with
 
     _worker --workload PATH --workload-hash H --params JSON --procs N --policy TEXT
-            --values N --warmups W --output FILE [--schedtrace SECONDS] [--trace PATH]
+            [--policy TEXT ...] --values N --warmups W --output FILE [--min-time S]
+            [--max-values N] [--seed N] [--worker-id N] [--schedtrace SECONDS] [--trace PATH]
 
 The worker loads the workload (its file must still hash to H), compiles the case, loads the
-core from numba's warm cache, makes W warm-up runs and N value runs, and writes a results file
-(gmpbench.report.results, one case, one process) to FILE, atomically.  pyperf's system metadata
+core from numba's warm cache and measures every policy given, alternating run by run
+(bench.measure.measure_interleaved): W warm-up blocks, then at least N measured blocks, more
+while its measured runs sum to less than S seconds (at most --max-values), each block one run of
+every policy in a counterbalanced order seeded by --seed.  It writes a results file
+(gmpbench.report.results, one case per policy, one process each, tagged --worker-id) to FILE,
+atomically.  Policy ``go`` runs alone in its worker (the real Go runtime, in its own process);
+--schedtrace and --trace take one policy.  pyperf's system metadata
 is collected here, in the measuring process.  stdout carries only schedtrace lines.
 
 Exit status: 0 done; 1 a run failed (the message and the dump on stderr); 2 bad input;
@@ -35,10 +41,15 @@ def add_arguments(parser, job_required: bool = False) -> None:
     parser.add_argument("--params", required=job_required,
                         help="the case's params as a JSON object")
     parser.add_argument("--procs", type=int, required=job_required)
-    parser.add_argument("--policy", required=job_required)
+    parser.add_argument("--policy", action="append", required=job_required)
     parser.add_argument("--values", type=int, required=job_required)
     parser.add_argument("--warmups", type=int, required=job_required)
     parser.add_argument("--output", required=job_required)
+    parser.add_argument("--min-time", type=float, default=0.0, help="seconds of measured runs "
+                        "a process makes at least (calibration)")
+    parser.add_argument("--max-values", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the order of the policies")
+    parser.add_argument("--worker-id", type=int, default=None)
     parser.add_argument("--schedtrace", type=float, default=None, help="seconds")
     parser.add_argument("--trace", default=None, help="write the last run's execution trace "
                         "here")
@@ -54,30 +65,46 @@ def _job_from_stdin():
     return parser.parse_args(json.loads(sys.stdin.readline()))
 
 
-def _prepare(args):
+def _prepare(args) -> list:
+    from ..engines import engine_of
     from ..workload import WorkloadError, load_workload
-    from .cases import prepare_case
-    prepared = prepare_case(load_workload(args.workload), json.loads(args.params), args.procs,
-                            args.policy)
-    if prepared.case.workload_hash != args.workload_hash:
+    from .cases import UsageError, prepare_case
+    wl = load_workload(args.workload)
+    params = json.loads(args.params)
+    prepared = [prepare_case(wl, params, args.procs, text) for text in args.policy]
+    if prepared[0].case.workload_hash != args.workload_hash:
         raise WorkloadError(args.workload, None, "", "the file changed during the run")
+    if len(prepared) > 1 and (args.schedtrace or args.trace or
+                              any(engine_of(p.policy.name) == "go" for p in prepared)):
+        raise UsageError("a worker runs policy 'go', --schedtrace or --trace with one policy")
     return prepared
 
 
-def _measure_port(prepared, args):
+def _measure_port(prepared: list, args) -> list[tuple[list, list, dict]]:
+    """(warm-ups, runs, schedule) per policy."""
     from ..runtime import load_core
-    from .measure import measure
+    from .measure import measure, measure_interleaved
     load_core()
-    return measure(prepared, values=args.values, warmups=args.warmups,
-                   schedtrace=args.schedtrace, trace=args.trace)
+    if args.schedtrace or args.trace:
+        warm, runs = measure(prepared[0], values=args.values, warmups=args.warmups,
+                             schedtrace=args.schedtrace, trace=args.trace)
+        return [(warm, runs, {})]
+    got = measure_interleaved(prepared, values=args.values, warmups=args.warmups,
+                              min_time=args.min_time, max_values=args.max_values,
+                              seed=args.seed)
+    return [(got.warmups[i], got.runs[i],
+             {"worker": args.worker_id, "blocks": got.blocks[i],
+              "positions": got.positions[i], "calibrated": got.calibrated})
+            for i in range(len(prepared))]
 
 
-def _measure_go(prepared, args):
+def _measure_go(prepared: list, args) -> list[tuple[list, list, dict]]:
     from ..engines.golang.run import measure_go
-    go = measure_go(prepared, values=args.values, warmups=args.warmups,
+    (one,) = prepared
+    go = measure_go(one, values=args.values, warmups=args.warmups,
                     schedtrace=args.schedtrace)
-    prepared.case.go_version = go.go_version
-    return go.warmups, go.runs
+    one.case.go_version = go.go_version
+    return [(go.warmups, go.runs, {"worker": args.worker_id})]
 
 
 def run_worker(args) -> int:
@@ -93,9 +120,9 @@ def run_worker(args) -> int:
         return 2
     prepared = _prepare(args)
     start = time.monotonic()
-    engine = _measure_go if prepared.policy.engine == "go" else _measure_port
+    engine = _measure_go if prepared[0].policy.engine == "go" else _measure_port
     try:
-        warmups, runs = engine(prepared, args)
+        measured = engine(prepared, args)
     except RunInterrupted:
         return EXIT_INTERRUPTED
     except RunError as err:
@@ -104,8 +131,9 @@ def run_worker(args) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     results = Results(CORE_HASH)
-    case = prepared.case
-    results.add_process(case, make_process(case, CORE_HASH, runs, warmups,
-                                           time.monotonic() - start))
+    duration = time.monotonic() - start
+    for one, (warmups, runs, schedule) in zip(prepared, measured):
+        results.add_process(one.case, make_process(one.case, CORE_HASH, runs, warmups,
+                                                   duration, schedule))
     write_results(args.output, results)
     return 0
