@@ -11,7 +11,7 @@ import argparse
 import sys
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-COMMANDS = ("run", "compare", "report", "validate", "policies", "disasm")
+COMMANDS = ("run", "compare", "report", "validate", "policies", "disasm", "doctor")
 
 
 def _err(message: str) -> None:
@@ -177,7 +177,8 @@ def cmd_run(args) -> int:
         return EXIT_INTERRUPTED
     # A traced run's timings include the tracing: saved only when asked for with -o.
     path = args.output or (None if trace else _default_output(groups))
-    results.info["time"] = time_split(results, time.monotonic() - started)
+    results.info["time"] = time_split(results, time.monotonic() - started,
+                                      runner.started_workers)
     if path:
         write_results(path, results)
     if not args.quiet:
@@ -185,7 +186,8 @@ def cmd_run(args) -> int:
     if path:
         print(f"results: {path}")
     if not schedtrace and not trace:
-        print(split_line(time_split(results, time.monotonic() - started)))
+        print(split_line(time_split(results, time.monotonic() - started,
+                                    runner.started_workers)))
     if trace:
         print(f"trace: {trace} (open it in https://ui.perfetto.dev or chrome://tracing)")
     return EXIT_INTERRUPTED if results.info.get("interrupted") else EXIT_OK
@@ -248,6 +250,18 @@ def cmd_disasm(args) -> int:
         print(f"# {wl.name} {label}".rstrip())
         print("\n".join(disasm(compile_case(wl, params))))
     return EXIT_OK
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import doctor_lines
+
+    def progress(i, comp):
+        if not args.quiet:
+            _err(f"gmpbench doctor: A/A {i}/{args.aa}: ratio {comp.ratio:.3f}, p "
+                 f"{comp.p_value:.3f}, {comp.verdict}")
+    lines, status = doctor_lines(args.aa, progress)
+    print("\n".join(lines))
+    return status
 
 
 def cmd_worker(args) -> int:
@@ -333,6 +347,15 @@ def _add_workload_commands(sub) -> None:
     p.add_argument("--go", action="store_true", help="print the Go program that policy 'go' "
                    "builds instead (docs/go-engine.md)")
     p.set_defaults(func=cmd_disasm)
+    p = sub.add_parser("doctor", help="is this machine fit to benchmark on? (checks and a "
+                       "short A/A run)", description="Check the CPU governor and turbo, other "
+                       "load, SMT, timer slack, isolcpus/taskset and ASLR, then run a short A/A "
+                       "comparison (--fast, the same scheduler under two names) and report its "
+                       "false-verdict rate.  Exit status 1 when that rate is too high.")
+    p.add_argument("--aa", type=_non_negative, default=5, metavar="N",
+                   help="A/A repetitions (default 5, ~10s each; 0 skips the run)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_doctor)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -221,15 +221,20 @@ def test_run_deadlock_exits_1(tmp_path):
 
 def test_prestarted_worker_takes_its_job_from_stdin(core, tmp_path):
     """The first worker of a run starts before its job is known (it loads the core meanwhile)
-    and reads the job from stdin."""
+    and reads its jobs from stdin, one after another."""
     from gmpbench.bench.cases import load_groups
-    from gmpbench.bench.prestart import WORKER, PrestartedWorker, job_input
+    from gmpbench.bench.prestart import WORKER, JobWorker
     from gmpbench.bench.runner import settings_for, worker_command
     from gmpbench.report.results import read_results
     group = load_groups(["workloads/ping-pong.yaml"], ["baseline"], "1", ["rounds=100"])[0]
-    out = tmp_path / "w.json"
-    cmd = worker_command(group, group.policies, settings_for("fast", 1, 1, 0), str(out), None)
-    proc = PrestartedWorker().take()
-    _, err = proc.communicate(input=job_input(cmd[len(WORKER):]), timeout=120)
-    assert proc.returncode == 0, err
-    assert list(read_results(str(out)).cases) == [group.case_name(group.policies[0])]
+    worker = JobWorker()
+    for i in range(2):                  # one worker process serves job after job
+        out = tmp_path / f"w{i}.json"
+        cmd = worker_command(group, group.policies, settings_for("fast", 1, 1, 0), str(out),
+                             None)
+        worker.send(cmd[len(WORKER):])
+        assert worker.wait(120) == 0, worker.error_text()
+        assert list(read_results(str(out)).cases) == [group.case_name(group.policies[0])]
+    pid = worker.proc.pid
+    worker.close()
+    assert worker.proc.returncode == 0 and pid

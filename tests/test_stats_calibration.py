@@ -143,9 +143,12 @@ def test_interleaved_measurement_is_counterbalanced_and_calibrated():
         calls.append(prepared)
         return _run(0.01)
 
+    def clock():                        # each run costs 10 ms of wall time and 20 ms of set-up
+        return 0.03 * len(calls)
+
     got = measure_interleaved(["a", "b", "c"], values=2, warmups=1, min_time=0.5,
-                              max_values=40, seed=1, run=fake)
-    assert got.calibrated and len(got.runs[0]) >= 16 and len(got.runs[0]) % 2 == 0
+                              max_values=40, seed=1, run=fake, clock=clock)
+    assert got.calibrated and len(got.runs[0]) == 6       # 0.5 s / (3 x 30 ms), even
     assert [len(w) for w in got.warmups] == [1, 1, 1]
     for positions in got.positions:
         assert sum(positions) == len(positions)           # mean position 1 of 0..2

@@ -79,11 +79,12 @@ class Interleaved:
 
 def measure_interleaved(prepared: list, *, values: int, warmups: int, min_time: float = 0.0,
                         max_values: int | None = None, seed: int = 0,
-                        run=None) -> Interleaved:
+                        run=None, clock=time.monotonic) -> Interleaved:
     """The policies of one case in this process, alternating run by run: ``warmups`` warm-up
     blocks, then at least ``values`` measured blocks, each block one run of every policy in a
-    counterbalanced order (block_orders).  Calibration: while the measured runs of this process
-    sum to less than ``min_time`` seconds, more blocks follow (up to ``max_values``), so that a
+    counterbalanced order (block_orders).  Calibration: while the measured blocks of this
+    process have taken less than ``min_time`` seconds (``clock`` time, each run's set-up
+    included: that is what a value costs), more blocks follow (up to ``max_values``), so that a
     short run gets more values instead of a noisy figure.  With several policies the number of
     measured blocks is even, so that every ABBA pair is complete.  ``run(prepared) -> RunFigures``
     defaults to run_once."""
@@ -101,8 +102,9 @@ def measure_interleaved(prepared: list, *, values: int, warmups: int, min_time: 
             warm_time += wall
     orders = block_orders(k, rng)       # measured blocks start a fresh pair
     cap = max(values, max_values or values)
-    measured, block = 0.0, 0
-    while block < values or (block < cap and measured < min_time) or (k > 1 and block % 2):
+    measured, block, start = 0.0, 0, clock()
+    while (block < values or (block < cap and clock() - start < min_time) or
+           (k > 1 and block % 2)):
         for pos, i in enumerate(next(orders)):
             figures = run(prepared[i])
             out.runs[i].append(figures)

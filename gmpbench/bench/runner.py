@@ -5,11 +5,16 @@ policies of a case to see the same machine conditions, so it spawns the workers 
 worker process of a group runs *every* port policy of the group, alternating run by run in
 counterbalanced blocks (bench.measure.measure_interleaved), so that the policies share the
 process's memory layout and its minute of host noise, and one process start serves them all.
-Policy ``go`` runs in processes of its own; in each round the group's port process and go
-process start in a seeded random order, reversed the next round (ABBA).  The seed and the
-scheme are recorded in the results' info.  Each worker (bench.worker) writes a results file that
-is merged into ``Runner.results``, which therefore always holds exactly the processes that
-finished (what Ctrl-C saves).
+Policy ``go`` runs in processes of its own (the Go program's); in each round the group's port
+job and go job run in a seeded random order, reversed the next round (ABBA).  The seed and the
+scheme are recorded in the results' info.
+
+A run goes by rounds: round k makes the k-th process of every group, groups in turn (in reverse
+order every other round).  One worker process serves a whole round, job after job
+(bench.prestart.JobWorker), so a sweep starts as many Python processes as it has rounds, not one
+per case and process; a group's processes still come from different worker processes, minutes
+apart.  Each job writes a results file that is merged into ``Runner.results``, which therefore
+always holds exactly the processes that finished (what Ctrl-C saves).
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 from ..report.results import Results, read_results
 from .cases import Group, Policy
-from .prestart import WORKER, PrestartedWorker, job_input, worker_env
+from .prestart import WORKER, JobWorker, worker_env
 
 STOP_GRACE = 10.0          # s a worker gets to stop its threads after Ctrl-C
 WORKER_OVERHEAD = 120.0    # s allowed beyond the runs themselves (start-up, loading the core)
@@ -144,9 +149,11 @@ def _stop(proc: subprocess.Popen) -> None:
 class Runner:
     def __init__(self, groups: list[Group], settings: Settings, core_hash: str, *,
                  progress=None, schedtrace: float | None = None, info: dict | None = None,
-                 prestarted: PrestartedWorker | None = None, trace: str | None = None,
+                 prestarted: JobWorker | None = None, trace: str | None = None,
                  seed: int | None = None):
-        self.prestarted = prestarted    # takes the first job, if given
+        self.prestarted = prestarted    # serves the first round, if given
+        self.worker: JobWorker | None = None
+        self.started_workers = 0
         self.groups = groups
         self.settings = settings
         self.progress = progress or (lambda step: None)
@@ -166,14 +173,17 @@ class Runner:
         return ([port] if port else []) + [[p] for p in group.policies if p.engine == "go"]
 
     def steps(self):
-        """(Step, group, policies, seed) in run order: groups in turn; in each round of a
-        group its jobs in a seeded random order, reversed the next round."""
+        """(Step, group, policies, seed) in run order: by rounds (round k makes the k-th process
+        of every group), groups in turn, reversed every other round; in each round of a group
+        its jobs in a seeded random order, reversed the next round."""
         n = self.settings.processes
         rng = random.Random(self.seed)
-        for gi, group in enumerate(self.groups, 1):
-            jobs = self._jobs(group)
-            order = list(range(len(jobs)))
-            for k in range(1, n + 1):
+        jobs = [self._jobs(group) for group in self.groups]
+        orders = [list(range(len(j))) for j in jobs]
+        indexed = list(enumerate(self.groups, 1))
+        for k in range(1, n + 1):
+            for gi, group in (indexed if k % 2 else indexed[::-1]):
+                order = orders[gi - 1]
                 if self.schedtrace or self.trace:
                     pass
                 elif k % 2:
@@ -181,7 +191,7 @@ class Runner:
                 else:
                     order.reverse()
                 for j in order:
-                    policies = jobs[j]
+                    policies = jobs[gi - 1][j]
                     step = Step(gi, len(self.groups), group.name, policy_label(policies), k, n)
                     yield step, group, policies, rng.randrange(1 << 31)
 
@@ -190,67 +200,105 @@ class Runner:
         what finished)."""
         try:
             with tempfile.TemporaryDirectory(prefix="gmpbench-") as tmp:
+                round_ = None
                 for i, (step, group, policies, seed) in enumerate(self.steps()):
+                    if step.process != round_:          # a new round: a fresh worker process
+                        round_ = step.process
+                        self._next_worker()
                     self.progress(step)
                     self.results.info["order"]["workers"].append(
                         [group.name, [p.name for p in policies], seed])
-                    self._run_worker(group, policies, os.path.join(tmp, f"worker-{i}.json"),
-                                     seed, i)
+                    self._run_job(group, policies, os.path.join(tmp, f"job-{i}.json"),
+                                  seed, i)
         finally:
             self.progress(None)         # the end: a progress display clears its line
+            self._end_worker()
         return self.results
+
+    def _next_worker(self) -> None:
+        self._end_worker()
+        if self.schedtrace:
+            return                      # one process per job, its stdout shown
+        self.worker, self.prestarted = self.prestarted or JobWorker(), None
+        self.started_workers += 1
+
+    def _end_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
 
     def _time_limit(self, group: Group, policies: list[Policy]) -> float:
         blocks = self.settings.values + self.settings.warmups + 2
         return (group.workload.timeout * blocks * len(policies) + self.settings.min_time +
                 WORKER_OVERHEAD)
 
-    def _run_worker(self, group: Group, policies: list[Policy], output: str, seed: int,
-                    worker_id: int) -> None:
+    def _run_job(self, group: Group, policies: list[Policy], output: str, seed: int,
+                 job_id: int) -> None:
         cmd = worker_command(group, policies, self.settings, output, self.schedtrace,
-                             self.trace, seed=seed, worker_id=worker_id)
-        job = None
-        if self.prestarted is not None and not self.schedtrace:
-            proc, job = self.prestarted.take(), job_input(cmd[len(WORKER):])
-            self.prestarted = None
-        else:
-            shown = None if self.schedtrace else subprocess.PIPE
-            proc = subprocess.Popen(cmd, stdout=shown, stderr=subprocess.PIPE, text=True,
-                                    env=worker_env())
+                             self.trace, seed=seed, worker_id=job_id)
         limit = self._time_limit(group, policies)
+        name = group.case_name(policies[0]) if len(policies) == 1 else \
+            f"{group.name} ({', '.join(p.name for p in policies)})"
+        if self.worker is None:
+            status, err = self._run_alone(cmd, limit, name)
+        else:
+            status, err = self._run_in_worker(cmd, limit, name)
+        if status != 0:
+            raise WorkerFailed(name, status, err)
+        done = read_results(output)
+        for case in done.cases.values():
+            for process in case.processes:
+                self.results.add_process(case, process)
+
+    def _run_in_worker(self, cmd: list[str], limit: float, name: str) -> tuple[int, str]:
+        worker = self.worker
         try:
-            _, err = proc.communicate(input=job, timeout=limit)
+            worker.send(cmd[len(WORKER):])
+            status = worker.wait(limit)
+        except KeyboardInterrupt:
+            _stop(worker.proc)
+            raise
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            self.worker = None
+            raise WorkerFailed(name, 1, f"the worker running {name} did not finish within "
+                               f"{limit:.0f}s and was killed\n{worker.error_text()}") from None
+        except BrokenPipeError:
+            status = worker.proc.wait()
+        if status != 0:
+            err = worker.error_text()
+            self.worker = None
+            return status or 1, err
+        return 0, ""
+
+    def _run_alone(self, cmd: list[str], limit: float, name: str) -> tuple[int, str]:
+        """A one-job worker whose stdout is shown (--schedtrace)."""
+        self.started_workers += 1
+        proc = subprocess.Popen(cmd, stdout=None, stderr=subprocess.PIPE, text=True,
+                                env=worker_env())
+        try:
+            _, err = proc.communicate(timeout=limit)
         except KeyboardInterrupt:
             _stop(proc)
             raise
         except subprocess.TimeoutExpired:
             proc.kill()
             _, err = proc.communicate()
-            name = group.case_name(policies[0]) if len(policies) == 1 else \
-                f"{group.name} ({', '.join(p.name for p in policies)})"
             raise WorkerFailed(name, 1, f"the worker running {name} did not finish within "
-                               f"{limit:.0f}s and was killed\n{err}")
-        if proc.returncode != 0:
-            name = group.case_name(policies[0]) if len(policies) == 1 else group.name
-            raise WorkerFailed(name, proc.returncode, err)
-        done = read_results(output)
-        for case in done.cases.values():
-            for process in case.processes:
-                self.results.add_process(case, process)
+                               f"{limit:.0f}s and was killed\n{err}") from None
+        return proc.returncode, err
 
 
-def time_split(results: Results, total: float) -> dict:
+def time_split(results: Results, total: float, processes: int = 0) -> dict:
     """Where the wall time ``total`` of a run went: running (the runs' own wall times, measured
     values and warm-ups) and overhead (the rest: starting processes, loading the core, building
     each run's state and threads, merging, reporting)."""
     cases = results.measured()
     values = sum(run.wall_time for case in cases for run in case.runs)
     warmups = sum(w for case in cases for proc in case.processes for w in proc.warmups)
-    workers = {proc.worker for case in cases for proc in case.processes
-               if proc.worker is not None}
     running = values + warmups
     return {"total": total, "running": running, "values": values, "warmups": warmups,
-            "overhead": max(total - running, 0.0), "processes": len(workers)}
+            "overhead": max(total - running, 0.0), "processes": processes}
 
 
 def split_line(split: dict) -> str:
@@ -259,5 +307,5 @@ def split_line(split: dict) -> str:
     return (f"time: {split['total']:.1f}s = running {split['running']:.1f}s "
             f"({split['running'] / total:.0%}: values {split['values']:.1f}s, warm-ups "
             f"{split['warmups']:.1f}s) + overhead {split['overhead']:.1f}s "
-            f"({split['overhead'] / total:.0%}: {split['processes']} worker processes, loading "
-            f"the core, building each run, reporting)")
+            f"({split['overhead'] / total:.0%}: {split['processes']} worker process(es) started, "
+            f"loading the core, building each run's state and threads, reporting)")

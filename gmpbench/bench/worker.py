@@ -19,10 +19,13 @@ is collected here, in the measuring process.  stdout carries only schedtrace lin
 Exit status: 0 done; 1 a run failed (the message and the dump on stderr); 2 bad input;
 130 interrupted (nothing written).
 
-``_worker --job-from-stdin`` is the same worker started before its job is known: it imports the
-core and loads it from the cache first, then reads the arguments above from its stdin (one JSON
-list).  The parent starts the first worker this way while it is still reading its input, so the
-first case starts sooner (bench.runner.PrestartedWorker).
+``_worker --jobs-from-stdin`` is the same worker serving several jobs: it imports the core and
+loads it from the cache first, then reads jobs from its stdin, one JSON list of the arguments
+above per line, and after each job that succeeded prints a line ``DONE_LINE`` on stdout; at the
+end of its input it exits 0, and when a job fails it exits with that job's status (the message
+on stderr).  The runner starts one such worker per round of processes, so that a process start
+(~1 s: numba's import and loading the core) serves every group of the run, and the first one
+while it is still reading its input (bench.prestart.PrestartedWorker).
 """
 from __future__ import annotations
 
@@ -54,15 +57,20 @@ def add_arguments(parser, job_required: bool = False) -> None:
     parser.add_argument("--trace", default=None, help="write the last run's execution trace "
                         "here")
     if not job_required:
-        parser.add_argument("--job-from-stdin", action="store_true")
+        parser.add_argument("--jobs-from-stdin", action="store_true")
 
 
-def _job_from_stdin():
-    """The job's arguments, sent by the parent as one JSON list on stdin."""
+DONE_LINE = "gmpbench-worker: job done"
+
+
+def _jobs_from_stdin():
+    """The jobs' arguments, sent by the parent as one JSON list per line on stdin."""
     import argparse
     parser = argparse.ArgumentParser(prog="gmpbench _worker")
     add_arguments(parser, job_required=True)
-    return parser.parse_args(json.loads(sys.stdin.readline()))
+    for line in sys.stdin:
+        if line.strip():
+            yield parser.parse_args(json.loads(line))
 
 
 def _prepare(args) -> list:
@@ -108,16 +116,27 @@ def _measure_go(prepared: list, args) -> list[tuple[list, list, dict]]:
 
 
 def run_worker(args) -> int:
-    from ..report.results import Results, write_results
-    from ..runtime import CORE_HASH, load_core
-    from ..runtime.threads import RunError, RunInterrupted
-    from .measure import make_process
-    if args.job_from_stdin:
+    from ..runtime import load_core
+    if args.jobs_from_stdin:
         load_core()                     # while the parent is still getting ready
-        args = _job_from_stdin()
-    elif args.workload is None:
+        for job in _jobs_from_stdin():
+            status = run_job(job)
+            if status != 0:
+                return status
+            print(DONE_LINE, flush=True)
+        return 0
+    if args.workload is None:
         print("gmpbench _worker: the job's arguments are missing", file=sys.stderr)
         return 2
+    return run_job(args)
+
+
+def run_job(args) -> int:
+    """One job: measure, write the results file; the exit status."""
+    from ..report.results import Results, write_results
+    from ..runtime import CORE_HASH
+    from ..runtime.threads import RunError, RunInterrupted
+    from .measure import make_process
     prepared = _prepare(args)
     start = time.monotonic()
     engine = _measure_go if prepared[0].policy.engine == "go" else _measure_port
