@@ -213,7 +213,16 @@ class Runner:
         finally:
             self.progress(None)         # the end: a progress display clears its line
             self._end_worker()
+            self._plan_order()
         return self.results
+
+    def _plan_order(self) -> None:
+        """The cases in the order of the command line (groups, then policies), whatever order
+        their processes ran in: reports show the policies as they were asked for."""
+        cases = self.results.cases
+        order = [g.case_name(p) for g in self.groups for p in g.policies]
+        self.results.cases = {**{n: cases[n] for n in order if n in cases},
+                              **{n: c for n, c in cases.items() if n not in order}}
 
     def _next_worker(self) -> None:
         self._end_worker()
