@@ -154,3 +154,44 @@ def test_interleaved_measurement_is_counterbalanced_and_calibrated():
         assert sum(positions) == len(positions)           # mean position 1 of 0..2
     got = measure_interleaved(["a", "b"], values=3, warmups=0, seed=2, run=fake)
     assert len(got.runs[0]) == 4 and not got.calibrated   # even: 3 -> 4 blocks
+
+
+def test_schedule_round_trips_and_pyperf_reads_the_file(tmp_path):
+    """worker/blocks/positions/calibrated survive a write and a read; pyperf reads the file
+    (processes with different numbers of values included); the comparison after reading is
+    the paired one."""
+    import pyperf
+
+    from gmpbench.report.results import Results, read_results, write_results
+    rng = np.random.default_rng(1)
+    old, new = simulate(rng, processes=2, blocks=4)
+    new.processes[1].runs += new.processes[1].runs[:2]          # uneven value counts
+    new.processes[1].blocks += [4, 5]
+    new.processes[1].positions += [0, 1]
+    new.processes[1].calibrated = True
+    results = Results("core", info={"order": {"seed": 3}})
+    results.cases = {old.name: old, new.name: new}
+    path = tmp_path / "r.json"
+    write_results(path, results)
+    back = read_results(path)
+    p = back.cases[new.name].processes[1]
+    assert (p.worker, p.blocks[-2:], p.positions[-2:], p.calibrated) == (1, [4, 5], [0, 1], True)
+    assert back.cases[old.name].processes[0].calibrated is False
+    assert compare_cases(back.cases[old.name], back.cases[new.name]).method == PAIRED
+    suite = pyperf.BenchmarkSuite.load(str(path))
+    assert [len(b.get_runs()) for b in suite.get_benchmarks()] == [2, 2]
+
+
+def test_time_split_line():
+    from gmpbench.bench.runner import split_line, time_split
+    from gmpbench.report.results import Results
+    rng = np.random.default_rng(2)
+    old, new = simulate(rng, processes=2, blocks=2)
+    old.processes[0].warmups = [0.5]
+    results = Results("core", cases={old.name: old, new.name: new})
+    split = time_split(results, total=10.0, processes=2)
+    running = sum(old.values) + sum(new.values) + 0.5
+    assert split["running"] == pytest.approx(running)
+    assert split["overhead"] == pytest.approx(10.0 - running)
+    line = split_line(split)
+    assert line.startswith("time: 10.0s = running ") and "2 worker process(es)" in line
