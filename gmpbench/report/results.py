@@ -13,15 +13,16 @@ figures live beside it under the top-level key ``"gmpbench"``, which pyperf igno
                                                       "netpoll_latency"}, ...]}, ...]}]}}
 
 ``processes[i]`` belongs to the i-th pyperf run of the case's benchmark, ``runs[j]`` to its j-th
-value.  A process may also have ``worker`` (the worker process that measured it: the cases of a
-group that share one ran alternately in it), ``blocks`` and ``positions`` (per run: its block of
-alternating runs and its position in the block) and ``calibrated`` (true when it took more values
-than asked, to measure long enough); files without them still read.  ``latency`` is the run's scheduling-latency histogram (runnable -> running) and
+value.  A process may also have ``worker`` (the id of the worker job that measured it: the
+cases of a group that share one ran alternately in one process), ``blocks`` and ``positions``
+(per run: its block of alternating runs and its position in the block) and ``calibrated`` (true
+when it took more values than asked, to measure long enough); files without them still read.
+``latency`` is the run's scheduling-latency histogram (runnable -> running) and
 ``netpoll_latency`` its netpoll-latency histogram (a readiness's due time -> its goroutine
 running; empty unless the workload uses ``netwait``), both sparse: {bucket index: count} (buckets
 of gmpbench.runtime.stats).  Files written before ``netpoll_latency`` existed lack it: it reads as
-empty.  A worker writes the same format with one case and one process; the runner merges those
-files.
+empty.  A worker writes the same format, one process per case of its job; the runner merges
+those files.
 """
 from __future__ import annotations
 
@@ -105,11 +106,10 @@ class Process:
     positions: list[int] | None = None
     calibrated: bool = False        # more values than asked, so that the process measured long
 
-    SCHEDULE = ("worker", "blocks", "positions", "calibrated")
+    SCHEDULE = ("worker", "blocks", "positions", "calibrated")      # their JSON keys
 
     def schedule_json(self) -> dict:
-        out = {k: getattr(self, k) for k in ("worker", "blocks", "positions")
-               if getattr(self, k) is not None}
+        out = {k: getattr(self, k) for k in self.SCHEDULE[:3] if getattr(self, k) is not None}
         return {**out, "calibrated": True} if self.calibrated else out
 
     @property
