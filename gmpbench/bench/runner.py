@@ -37,8 +37,8 @@ WORKER_OVERHEAD = 120.0    # s allowed beyond the runs themselves (start-up, loa
 @dataclass(frozen=True)
 class Settings:
     """How much to measure: like pyperf, processes x values, after warm-up runs, with
-    calibration: a process keeps taking values (blocks of alternating runs) until its measured
-    runs sum to min_time seconds, up to max_values."""
+    calibration: a process keeps taking values (blocks of alternating runs) until it has spent
+    min_time seconds on them (each run's set-up included), up to max_values."""
 
     mode: str
     processes: int
@@ -161,7 +161,7 @@ class Runner:
         self.trace = trace              # path for the execution trace (one case only)
         self.seed = random.SystemRandom().randrange(1 << 31) if seed is None else seed
         info = dict(info or {}, settings=asdict(settings), interrupted=False,
-                    order={"seed": self.seed, "scheme": ORDER_SCHEME, "workers": []})
+                    order={"seed": self.seed, "scheme": ORDER_SCHEME, "jobs": []})
         self.results = Results(core_hash, info=info)
 
     def _jobs(self, group: Group) -> list[list[Policy]]:
@@ -206,7 +206,7 @@ class Runner:
                         round_ = step.process
                         self._next_worker()
                     self.progress(step)
-                    self.results.info["order"]["workers"].append(
+                    self.results.info["order"]["jobs"].append(     # job id = list index
                         [group.name, [p.name for p in policies], seed])
                     self._run_job(group, policies, os.path.join(tmp, f"job-{i}.json"),
                                   seed, i)
