@@ -287,14 +287,14 @@ def _add_run(sub) -> None:
                    help="results file (default results/<workload>-<UTC time>.json)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--fast", action="store_true", help="2 processes per case, each "
-                      "measuring >= 1s (>= 2 values per policy)")
+                      "measuring >= 0.5s per policy (>= 2 values per policy)")
     mode.add_argument("--rigorous", action="store_true", help="8 processes per case, each "
-                      "measuring >= 6s (>= 6 values per policy)")
+                      "measuring >= 3s per policy (>= 6 values per policy)")
     p.add_argument("-p", "--processes", type=_positive, help="worker processes per case "
                    "(default 4)")
     p.add_argument("-n", "--values", type=_positive, help="measured runs per policy and "
-                   "process (default: at least 4, more until the process measured 3s; with -n "
-                   "exactly N)")
+                   "process (default: at least 4, more until the process measured 1.5s per "
+                   "policy; with -n exactly N)")
     p.add_argument("-w", "--warmups", type=_non_negative, help="warm-up runs per process "
                    "(default 1)")
     p.add_argument("--schedtrace", metavar="DURATION", help="print Go's SCHED lines every "

@@ -38,7 +38,7 @@ WORKER_OVERHEAD = 120.0    # s allowed beyond the runs themselves (start-up, loa
 class Settings:
     """How much to measure: like pyperf, processes x values, after warm-up runs, with
     calibration: a process keeps taking values (blocks of alternating runs) until it has spent
-    min_time seconds on them (each run's set-up included), up to max_values."""
+    min_time seconds per policy on them (each run's set-up included), up to max_values."""
 
     mode: str
     processes: int
@@ -49,10 +49,10 @@ class Settings:
 
 
 MODES = {
-    "fast": Settings("fast", processes=2, values=2, warmups=1, min_time=1.0, max_values=100),
-    "normal": Settings("normal", processes=4, values=4, warmups=1, min_time=3.0,
+    "fast": Settings("fast", processes=2, values=2, warmups=1, min_time=0.5, max_values=100),
+    "normal": Settings("normal", processes=4, values=4, warmups=1, min_time=1.5,
                        max_values=200),
-    "rigorous": Settings("rigorous", processes=8, values=6, warmups=1, min_time=6.0,
+    "rigorous": Settings("rigorous", processes=8, values=6, warmups=1, min_time=3.0,
                          max_values=400),
 }
 # --schedtrace: one process, one run, its lines shown as they come
@@ -122,7 +122,7 @@ def worker_command(group: Group, policies: list[Policy], settings: Settings, out
            "--values", str(settings.values),
            "--warmups", str(settings.warmups), "--output", output, "--seed", str(seed)]
     if settings.min_time:
-        cmd += ["--min-time", repr(settings.min_time)]
+        cmd += ["--min-time", repr(settings.min_time * len(policies))]
     if settings.max_values:
         cmd += ["--max-values", str(settings.max_values)]
     if worker_id is not None:

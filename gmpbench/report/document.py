@@ -289,9 +289,10 @@ def measurement_notes(results: Results) -> list[str]:
     calibrated = sum(p.calibrated for p in procs)
     if settings.get("min_time"):
         notes.append(f"calibration: each worker process measures at least "
-                     f"{settings['values']} blocks, and more while its runs sum to less than "
-                     f"{settings['min_time']:g}s (at most {settings.get('max_values')}); "
-                     f"{calibrated} of {len(procs)} case-processes took more values.")
+                     f"{settings['values']} blocks, and more until it has spent "
+                     f"{settings['min_time']:g}s per policy on them (at most "
+                     f"{settings.get('max_values')}); {calibrated} of {len(procs)} "
+                     f"case-processes took more values.")
     return notes
 
 
