@@ -11,7 +11,7 @@ import argparse
 import sys
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-COMMANDS = ("run", "compare", "report", "validate", "policies", "disasm")
+COMMANDS = ("run", "compare", "report", "validate", "policies", "disasm", "doctor")
 
 
 def _err(message: str) -> None:
@@ -142,11 +142,13 @@ def _runner(args, groups, schedtrace, trace, prestarted):
 
 
 def cmd_run(args) -> int:
+    import time
+    started = time.monotonic()
     schedtrace = _schedtrace_seconds(args.schedtrace)
     from .bench.prestart import prestart_worker
     prestarted = None if schedtrace else prestart_worker()    # loads the core meanwhile
     from .bench.cases import load_groups
-    from .bench.runner import WorkerFailed
+    from .bench.runner import WorkerFailed, split_line, time_split
     from .engines.golang.build import GoBuildError
     from .report import render_report, write_results
     try:
@@ -175,12 +177,17 @@ def cmd_run(args) -> int:
         return EXIT_INTERRUPTED
     # A traced run's timings include the tracing: saved only when asked for with -o.
     path = args.output or (None if trace else _default_output(groups))
+    results.info["time"] = time_split(results, time.monotonic() - started,
+                                      runner.started_workers)
     if path:
         write_results(path, results)
     if not args.quiet:
         print("\n".join(render_report(results, "text", title="gmpbench run")))
     if path:
         print(f"results: {path}")
+    if not schedtrace and not trace:
+        print(split_line(time_split(results, time.monotonic() - started,
+                                    runner.started_workers)))
     if trace:
         print(f"trace: {trace} (open it in https://ui.perfetto.dev or chrome://tracing)")
     return EXIT_INTERRUPTED if results.info.get("interrupted") else EXIT_OK
@@ -245,6 +252,18 @@ def cmd_disasm(args) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args) -> int:
+    from .doctor import doctor_lines
+
+    def progress(i, comp):
+        if not args.quiet:
+            _err(f"gmpbench doctor: A/A {i}/{args.aa}: ratio {comp.ratio:.3f}, p "
+                 f"{comp.p_value:.3f}, {comp.verdict}")
+    lines, status = doctor_lines(args.aa, progress)
+    print("\n".join(lines))
+    return status
+
+
 def cmd_worker(args) -> int:
     from .bench.worker import run_worker
     return run_worker(args)
@@ -267,12 +286,15 @@ def _add_run(sub) -> None:
     p.add_argument("-o", "--output", metavar="FILE.json",
                    help="results file (default results/<workload>-<UTC time>.json)")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--fast", action="store_true", help="2 processes x 3 values per case")
-    mode.add_argument("--rigorous", action="store_true", help="10 processes x 5 values")
+    mode.add_argument("--fast", action="store_true", help="2 processes per case, each "
+                      "measuring >= 0.5s per policy (>= 2 values per policy)")
+    mode.add_argument("--rigorous", action="store_true", help="8 processes per case, each "
+                      "measuring >= 3s per policy (>= 6 values per policy)")
     p.add_argument("-p", "--processes", type=_positive, help="worker processes per case "
-                   "(default 5)")
-    p.add_argument("-n", "--values", type=_positive, help="measured runs per process "
-                   "(default 3)")
+                   "(default 4)")
+    p.add_argument("-n", "--values", type=_positive, help="measured runs per policy and "
+                   "process (default: at least 4, more until the process measured 1.5s per "
+                   "policy; with -n exactly N)")
     p.add_argument("-w", "--warmups", type=_non_negative, help="warm-up runs per process "
                    "(default 1)")
     p.add_argument("--schedtrace", metavar="DURATION", help="print Go's SCHED lines every "
@@ -325,6 +347,15 @@ def _add_workload_commands(sub) -> None:
     p.add_argument("--go", action="store_true", help="print the Go program that policy 'go' "
                    "builds instead (docs/go-engine.md)")
     p.set_defaults(func=cmd_disasm)
+    p = sub.add_parser("doctor", help="is this machine fit to benchmark on? (checks and a "
+                       "short A/A run)", description="Check the CPU governor and turbo, other "
+                       "load, SMT, timer slack, isolcpus/taskset and ASLR, then run a short A/A "
+                       "comparison (--fast, the same scheduler under two names) and report its "
+                       "false-verdict rate.  Exit status 1 when that rate is too high.")
+    p.add_argument("--aa", type=_non_negative, default=5, metavar="N",
+                   help="A/A repetitions (default 5, ~10s each; 0 skips the run)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_doctor)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,8 +72,32 @@ def test_groups_and_interleaving():
                                         "ping-pong/rounds=200/procs=2"]
     assert groups[0].ops == 100 and groups[0].params == {"rounds": 100}
     runner = Runner(groups[:1], Settings("t", processes=2, values=1, warmups=0), "core")
-    order = [(s.policy, s.process) for s, _, _ in runner.steps()]
-    assert order == [("baseline", 1), ("no-runnext", 1), ("baseline", 2), ("no-runnext", 2)]
+    steps = list(runner.steps())
+    # every process runs both port policies (alternating run by run inside it)
+    assert [(s.policy, s.process) for s, _, _, _ in steps] == [("2 policies", 1),
+                                                               ("2 policies", 2)]
+    assert [[p.name for p in ps] for _, _, ps, _ in steps] == [["baseline", "no-runnext"]] * 2
+
+
+def test_go_processes_are_counterbalanced_with_the_port_processes():
+    """Policy go runs in processes of its own: per round, before or after the port's process
+    in a seeded random order, reversed the next round."""
+    import numpy as np
+
+    from gmpbench.bench.cases import Policy
+    group = load_groups([PING_PONG], ["baseline,no-runnext"], "1")[0]
+    group.policies = group.policies + [Policy("go", np.zeros(0, dtype=np.int64))]
+    firsts = []
+    for seed in range(20):
+        runner = Runner([group], Settings("t", processes=4, values=1, warmups=0), "core",
+                        seed=seed)
+        jobs = [[p.name for p in ps] for _, _, ps, _ in runner.steps()]
+        assert len(jobs) == 8 and jobs.count(["go"]) == 4
+        rounds = [jobs[i:i + 2] for i in range(0, 8, 2)]
+        assert all(a == b[::-1] for a, b in zip(rounds[0::2], rounds[1::2]))   # ABBA
+        firsts.append(rounds[0][0] == ["go"])
+        assert runner.results.info["order"]["seed"] == seed
+    assert 0 < sum(firsts) < 20                 # go is not always first, nor always second
 
 
 def test_modes_are_ordered():
@@ -157,7 +182,17 @@ def test_run_end_to_end(tmp_path):
     assert names == ["ping-pong/rounds=2000/procs=1/policy=baseline",
                      "ping-pong/rounds=2000/procs=1/policy=no-runnext"]
     cases = data["gmpbench"]["cases"]
-    assert [len(c["processes"][0]["runs"]) for c in cases] == [MODES["fast"].values] * 2
+    # calibrated: at least --fast's values, an even number of blocks, both policies alike
+    counts = [len(c["processes"][0]["runs"]) for c in cases]
+    assert counts[0] == counts[1] >= MODES["fast"].values and counts[0] % 2 == 0
+    procs = [c["processes"][0] for c in cases]
+    assert procs[0]["worker"] == procs[1]["worker"]          # one process ran both
+    assert procs[0]["blocks"] == procs[1]["blocks"] == list(range(counts[0]))
+    assert sorted(procs[0]["positions"] + procs[1]["positions"]) == [0, 1] * counts[0] or \
+        all(a + b == 1 for a, b in zip(procs[0]["positions"], procs[1]["positions"]))
+    assert "seed" in data["gmpbench"]["info"]["order"]
+    assert "paired t test on the log ratios" in out.stdout
+    assert re.search(r"^time: [\d.]+s = running [\d.]+s \(\d+%.*overhead", out.stdout, re.M)
     run = cases[0]["processes"][0]["runs"][0]
     assert run["counters"]["runnext_puts"] > 0 and run["latency"]
     assert cases[1]["knobs"]["runnext"] == 0
@@ -186,15 +221,20 @@ def test_run_deadlock_exits_1(tmp_path):
 
 def test_prestarted_worker_takes_its_job_from_stdin(core, tmp_path):
     """The first worker of a run starts before its job is known (it loads the core meanwhile)
-    and reads the job from stdin."""
+    and reads its jobs from stdin, one after another."""
     from gmpbench.bench.cases import load_groups
-    from gmpbench.bench.prestart import WORKER, PrestartedWorker, job_input
+    from gmpbench.bench.prestart import WORKER, JobWorker
     from gmpbench.bench.runner import settings_for, worker_command
     from gmpbench.report.results import read_results
     group = load_groups(["workloads/ping-pong.yaml"], ["baseline"], "1", ["rounds=100"])[0]
-    out = tmp_path / "w.json"
-    cmd = worker_command(group, group.policies[0], settings_for("fast", 1, 1, 0), str(out), None)
-    proc = PrestartedWorker().take()
-    _, err = proc.communicate(input=job_input(cmd[len(WORKER):]), timeout=120)
-    assert proc.returncode == 0, err
-    assert list(read_results(str(out)).cases) == [group.case_name(group.policies[0])]
+    worker = JobWorker()
+    for i in range(2):                  # one worker process serves job after job
+        out = tmp_path / f"w{i}.json"
+        cmd = worker_command(group, group.policies, settings_for("fast", 1, 1, 0), str(out),
+                             None)
+        worker.send(cmd[len(WORKER):])
+        assert worker.wait(120) == 0, worker.error_text()
+        assert list(read_results(str(out)).cases) == [group.case_name(group.policies[0])]
+    pid = worker.proc.pid
+    worker.close()
+    assert worker.proc.returncode == 0 and pid

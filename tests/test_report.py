@@ -207,7 +207,8 @@ def test_text_report(policies):
     assert GROUP in text and "vs baseline" in text
     assert re.search(r"no-runnext .* (1\.9|2\.0)\d\dx .* slower", text)
     assert re.search(r"no-steal .* no significant difference", text)
-    assert "Mann-Whitney U" in text and "bootstrap" in text
+    # these made-up files have no worker ids: the unit is the process (Welch on its medians)
+    assert "Welch t test on the log of each process's median" in text
     assert "geomean" in text and "p99.9" in text and "schedules" in text
 
 
@@ -295,7 +296,8 @@ def test_compare_json(old_new):
     by_name = {c["name"]: c for c in data["cases"]}
     assert by_name[PING_PONG]["comparison"]["significant"] is True
     assert by_name["fan-out/procs=2/policy=baseline"]["comparison"]["significant"] is False
-    assert data["test"].startswith("Mann-Whitney U")
+    assert data["tests"]["processes"].startswith("Welch t test")
+    assert by_name[PING_PONG]["comparison"]["test"] == "processes"
     assert data["geomean_ratio"] == pytest.approx(np.sqrt(2), rel=0.1)
 
 

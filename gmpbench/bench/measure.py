@@ -5,7 +5,10 @@ Used by the worker process of ``gmpbench run`` and by the pytest plugin.  The co
 """
 from __future__ import annotations
 
+import random
 import sys
+import time
+from dataclasses import dataclass, field
 
 from ..report.results import MIN_VALUE, Case, Process, RunFigures
 
@@ -51,8 +54,71 @@ def measure(prepared, *, values: int, warmups: int, schedtrace: float | None = N
                   for i in range(values)]
 
 
+def block_orders(policies: int, rng: random.Random):
+    """The order of the policies in each block of a process, endless and counterbalanced
+    (ABBA): blocks go by pairs, a seeded random permutation then its reverse, so that over
+    every two blocks each policy's mean position is the same and no policy is always first."""
+    while True:
+        perm = list(range(policies))
+        rng.shuffle(perm)
+        yield perm
+        yield perm[::-1]
+
+
+@dataclass
+class Interleaved:
+    """What one process measured of each of its policies (lists indexed like the policies)."""
+
+    warmups: list[list[float]]
+    runs: list[list[RunFigures]]
+    blocks: list[list[int]]             # per policy, the block of each of its runs
+    positions: list[list[int]]          # per policy, its position in that block (0: first)
+    calibrated: bool = False            # more blocks than asked, to measure min_time
+    seconds: dict = field(default_factory=dict)    # {"values": s, "warmups": s} of run time
+
+
+def measure_interleaved(prepared: list, *, values: int, warmups: int, min_time: float = 0.0,
+                        max_values: int | None = None, seed: int = 0,
+                        run=None, clock=time.monotonic) -> Interleaved:
+    """The policies of one case in this process, alternating run by run: ``warmups`` warm-up
+    blocks, then at least ``values`` measured blocks, each block one run of every policy in a
+    counterbalanced order (block_orders).  Calibration: while the measured blocks of this
+    process have taken less than ``min_time`` seconds (``clock`` time, each run's set-up
+    included: that is what a value costs), more blocks follow (up to ``max_values``), so that a
+    short run gets more values instead of a noisy figure.  With several policies the number of
+    measured blocks is even, so that every ABBA pair is complete.  ``run(prepared) -> RunFigures``
+    defaults to run_once."""
+    run = run or run_once
+    k = len(prepared)
+    rng = random.Random(seed)
+    out = Interleaved([[] for _ in prepared], [[] for _ in prepared], [[] for _ in prepared],
+                      [[] for _ in prepared])
+    warm_time = 0.0
+    orders = block_orders(k, rng)
+    for _ in range(warmups):
+        for i in next(orders):
+            wall = run(prepared[i]).wall_time
+            out.warmups[i].append(wall)
+            warm_time += wall
+    orders = block_orders(k, rng)       # measured blocks start a fresh pair
+    cap = max(values, max_values or values)
+    measured, block, start = 0.0, 0, clock()
+    while (block < values or (block < cap and clock() - start < min_time) or
+           (k > 1 and block % 2)):
+        for pos, i in enumerate(next(orders)):
+            figures = run(prepared[i])
+            out.runs[i].append(figures)
+            out.blocks[i].append(block)
+            out.positions[i].append(pos)
+            measured += figures.wall_time
+        block += 1
+    out.calibrated = block > values + (values % 2 if k > 1 else 0)
+    out.seconds = {"values": measured, "warmups": warm_time}
+    return out
+
+
 def make_process(case: Case, core_hash: str, runs: list, warmups: list[float],
-                 duration: float) -> Process:
+                 duration: float, schedule: dict | None = None) -> Process:
     """The runs of one process, with pyperf's system metadata collected here (date, CPU, load,
     ...), as pyperf collects it in its own workers."""
     import pyperf
@@ -62,4 +128,4 @@ def make_process(case: Case, core_hash: str, runs: list, warmups: list[float],
                 gmpbench_work_steps_per_ns=steps_per_ns())
     values = [max(run.wall_time, MIN_VALUE) for run in runs]
     run = pyperf.Run(values, warmups=[(1, w) for w in warmups] or None, metadata=meta)
-    return Process(runs, warmups, run.get_metadata())
+    return Process(runs, warmups, run.get_metadata(), **(schedule or {}))

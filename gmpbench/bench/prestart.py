@@ -1,12 +1,15 @@
-"""Starting worker processes (bench.worker): their command, their environment, and a worker
-started before its job is known.  Light on imports: the CLI starts the first worker before it
-imports anything heavy, so that the worker loads the core while the CLI reads its input."""
+"""Starting worker processes (bench.worker): their command, their environment, and a worker that
+serves job after job.  Light on imports: the CLI starts the first worker before it imports
+anything heavy, so that the worker loads the core while the CLI reads its input."""
 from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 
@@ -19,39 +22,82 @@ def worker_env() -> dict:
 
 
 WORKER = [sys.executable, "-m", "gmpbench", "_worker"]
+DONE_LINE = "gmpbench-worker: job done"         # bench.worker.DONE_LINE (not imported: light)
 
 
-class PrestartedWorker:
-    """A worker process started before its job is known (``_worker --job-from-stdin``): it
-    loads the core while the parent reads its input, then takes the first job."""
+class JobWorker:
+    """A worker process serving jobs one after another (``_worker --jobs-from-stdin``): it
+    loads the core as soon as it starts, then runs each job sent with ``send`` and says when it
+    is done.  Its stderr goes to a temporary file (read with ``error_text`` when it fails), its
+    stdout to a thread that hands its lines over."""
 
     def __init__(self):
-        self.proc = subprocess.Popen(WORKER + ["--job-from-stdin"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.proc = subprocess.Popen(WORKER + ["--jobs-from-stdin"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                      env=worker_env())
+        self._lines: queue.Queue = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-    def take(self) -> subprocess.Popen:
-        """The process, for its first job: send it as ``job_input(args)`` with communicate()."""
-        proc, self.proc = self.proc, None
-        return proc
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)                   # end of output: the worker has exited
 
-    def discard(self) -> None:
-        """Stop it if it never got a job (bad input, Ctrl-C)."""
-        if self.proc is not None:
+    def send(self, args: list[str]) -> None:
+        """Start a job: ``args`` are the worker's arguments (those after ``_worker``)."""
+        self.proc.stdin.write(json_line(args))
+        self.proc.stdin.flush()
+
+    def wait(self, timeout: float) -> int:
+        """0 when the job is done; otherwise the worker's exit status (it stops at a failed
+        job).  Raises subprocess.TimeoutExpired after ``timeout`` seconds."""
+        while True:
+            try:
+                line = self._lines.get(timeout=timeout)
+            except queue.Empty:
+                raise subprocess.TimeoutExpired(WORKER, timeout) from None
+            if line == DONE_LINE:
+                return 0
+            if line is None:
+                return self.proc.wait()
+
+    def error_text(self) -> str:
+        self._stderr.flush()
+        self._stderr.seek(0)
+        return self._stderr.read()
+
+    def close(self) -> None:
+        """No more jobs: the worker exits."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._stderr.close()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate()
-            self.proc = None
+        self.proc.wait()
+
+    discard = kill          # a prestarted worker that never got a job (bad input, Ctrl-C)
 
 
-def job_input(args: list[str]) -> str:
-    """What a prestarted worker reads on stdin: its arguments (those after ``_worker``)."""
+def json_line(args: list[str]) -> str:
+    """What a worker reads on stdin per job: its arguments (those after ``_worker``)."""
     return json.dumps(args) + "\n"
 
 
-def prestart_worker() -> PrestartedWorker | None:
-    """A worker for the first job, when the core's cache is warm (a cold core is compiled once,
+def prestart_worker() -> JobWorker | None:
+    """A worker for the first jobs, when the core's cache is warm (a cold core is compiled once,
     by the CLI, before any worker starts)."""
     from ..runtime import cache_dir
     if not (cache_dir() / "complete").exists():
         return None
-    return PrestartedWorker()
+    return JobWorker()

@@ -17,12 +17,12 @@ from .results import Results, ResultsError, pair_cases
 from .stats import (
     ALPHA,
     DERIVED_COUNTERS,
-    INTERVAL_NAME,
     LATENCIES,
-    TEST_NAME,
+    METHODS,
+    NOISE_RATIO,
     CaseSummary,
     Comparison,
-    compare_values,
+    compare_cases,
     geometric_mean,
     summarize,
 )
@@ -105,11 +105,17 @@ class Document:
     warnings: list[str] = field(default_factory=list)
 
 
-def method_notes(ref: str) -> list[str]:
+def method_notes(ref: str, comps=()) -> list[str]:
+    """The method, with the test of each kind of comparison the report holds."""
+    used = dict.fromkeys(c.method for c in comps)
+    units = {"paired": "blocks", "processes": "processes", "values": "values"}
+    tests = [f"{units[m]}: {METHODS[m]}" for m in used] or [
+        f"{units[m]}: {text}" for m, text in METHODS.items()]
     return [
-        (f"wall time: median over runs (main runnable -> main returned); ratio: median / "
-         f"{ref}'s median, above 1 is slower."),
-        f"interval: {INTERVAL_NAME}; significance: {TEST_NAME} test, alpha {ALPHA}.",
+        (f"wall time: median over runs (main runnable -> main returned); ratio: against "
+         f"{ref}, above 1 is slower."),
+        (f"significance at alpha {ALPHA}, tested on what is independent -- " +
+         "; ".join(tests) + "."),
         ("sched latency: runnable -> running; netpoll latency (workloads with netwait): a "
          "readiness's due time -> its goroutine running; the histograms of all runs merged "
          "(bucket error < 1.6%)."),
@@ -150,7 +156,8 @@ def _main_table(rows: list[tuple[str, CaseSummary]], comps: dict[str, Comparison
             *([units.rate(s.ops_per_second)] if per_op else []),
             units.seconds(s.cpu_time), str(s.threads_max),
             units.ratio(c.ratio) if c else "", units.interval(c.low, c.high) if c else "",
-            units.p_value(c.p_value) if c else "", c.verdict if c else "",
+            units.p_value(c.p_value) if c else "",
+            (c.verdict + (" (too noisy)" if c.too_noisy else "")) if c else "",
         ])
     return table
 
@@ -196,7 +203,7 @@ def section(title: str, rows: list[tuple[str, CaseSummary]],
     """A section comparing every row with the row labelled ``ref`` (no comparison if None)."""
     by_label = dict(rows)
     comps = {} if ref is None else {
-        label: compare_values(by_label[ref].values, s.values)
+        label: compare_cases(by_label[ref].case, s.case)
         for label, s in rows if label != ref}
     plots = _latency_plots(rows)
     tables = [_main_table(rows, comps, ref), *(_latency_table(rows, p.kind) for p in plots),
@@ -252,11 +259,41 @@ def policy_document(results: Results, baseline: str | None = None,
         for policy, comp in comps.items():
             bars.append(Bar(f"{name} {policy}", comp))
             by_policy.setdefault(policy, []).append(comp)
-    notes = method_notes(baseline or "the baseline policy") + go_notes(results) + \
-        [f"core {results.core_hash}"]
+    all_comps = [c for comps in by_policy.values() for c in comps]
+    notes = method_notes(baseline or "the baseline policy", all_comps) + \
+        measurement_notes(results) + go_notes(results) + [f"core {results.core_hash}"]
     summaries = [_geomean_table("policy", by_policy), fidelity_table(groups)]
-    return Document(title, notes, sections, [t for t in summaries if t], bars,
-                    _interrupted(results, "the file"))
+    warnings = _interrupted(results, "the file") + noise_warnings(
+        [(bar.label, bar.comparison) for bar in bars])
+    return Document(title, notes, sections, [t for t in summaries if t], bars, warnings)
+
+
+def noise_warnings(comps: list[tuple[str, Comparison]]) -> list[str]:
+    """A warning per comparison whose spread is too large for its verdict to mean anything."""
+    return [(f"{label}: too noisy to tell (interval {units.interval(c.low, c.high)} reaches "
+             f"{NOISE_RATIO:.0%} either way): \"no significant difference\" means nothing "
+             f"here; measure longer (default mode, --rigorous) or on a quieter machine "
+             f"(gmpbench doctor)") for label, c in comps if c.too_noisy]
+
+
+def measurement_notes(results: Results) -> list[str]:
+    """How the results were measured: the order of the policies, calibration."""
+    procs = [p for case in results.measured() for p in case.processes]
+    if not any(p.paired for p in procs):
+        return []
+    notes = ["order: the port policies of a case alternate run by run in each worker process, "
+             "in blocks ordered ABBA (seeded random permutation, then its reverse)"
+             + (f", seed {results.info['order']['seed']}" if results.info.get("order") else "")
+             + "; policy go runs in processes of its own, interleaved with the port's."]
+    settings = results.info.get("settings") or {}
+    calibrated = sum(p.calibrated for p in procs)
+    if settings.get("min_time"):
+        notes.append(f"calibration: each worker process measures at least "
+                     f"{settings['values']} blocks, and more until it has spent "
+                     f"{settings['min_time']:g}s per policy on them (at most "
+                     f"{settings.get('max_values')}); {calibrated} of {len(procs)} "
+                     f"case-processes took more values.")
+    return notes
 
 
 def fidelity_rows(groups: dict[str, list]) -> list[tuple[str, float, float]]:
@@ -310,10 +347,11 @@ def compare_document(old: Results, new: Results, title: str = "gmpbench compare"
         sections.append(sec)
         bars.append(Bar(name, comp[new_label]))
         comps.append(comp[new_label])
-    notes = [*method_notes(old_label),
+    notes = [*method_notes(old_label, comps),
              f"{old_label}: core {old.core_hash}; {new_label}: core {new.core_hash}"]
     notes += [f"only in {old_label}: {', '.join(only_old)}"] if only_old else []
     notes += [f"only in {new_label}: {', '.join(only_new)}"] if only_new else []
     summary = _geomean_table("", {f"{new_label} vs {old_label}": comps})
-    return Document(title, notes, sections, [summary] if summary else [], bars,
-                    comparison_warnings(old, new))
+    warnings = comparison_warnings(old, new) + noise_warnings(
+        [(bar.label, bar.comparison) for bar in bars])
+    return Document(title, notes, sections, [summary] if summary else [], bars, warnings)

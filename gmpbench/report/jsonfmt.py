@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .results import Results, pair_cases
-from .stats import ALPHA, INTERVAL_NAME, TEST_NAME, compare_values, geometric_mean, summarize
+from .stats import ALPHA, METHODS, compare_cases, geometric_mean, summarize
 
 
 def _lines(data) -> list[str]:
@@ -35,12 +35,12 @@ def compare(old: Results, new: Results) -> list[str]:
     names, only_old, only_new = pair_cases(old, new)
     cases, ratios = [], []
     for name in names:
-        comp = compare_values(old.cases[name].values, new.cases[name].values)
+        comp = compare_cases(old.cases[name], new.cases[name])
         ratios.append(comp.ratio)
         cases.append({"name": name, "old": summarize(old.cases[name]).to_json(),
                       "new": summarize(new.cases[name]).to_json(), "comparison": comp.to_json()})
     return _lines({
-        "test": TEST_NAME, "alpha": ALPHA, "interval": INTERVAL_NAME,
+        "tests": METHODS, "alpha": ALPHA,
         "old_core_hash": old.core_hash, "new_core_hash": new.core_hash,
         "cases": cases, "geomean_ratio": geometric_mean(ratios),
         "only_in_old": only_old, "only_in_new": only_new,

@@ -13,12 +13,16 @@ figures live beside it under the top-level key ``"gmpbench"``, which pyperf igno
                                                       "netpoll_latency"}, ...]}, ...]}]}}
 
 ``processes[i]`` belongs to the i-th pyperf run of the case's benchmark, ``runs[j]`` to its j-th
-value.  ``latency`` is the run's scheduling-latency histogram (runnable -> running) and
+value.  A process may also have ``worker`` (the id of the worker job that measured it: the
+cases of a group that share one ran alternately in one process), ``blocks`` and ``positions``
+(per run: its block of alternating runs and its position in the block) and ``calibrated`` (true
+when it took more values than asked, to measure long enough); files without them still read.
+``latency`` is the run's scheduling-latency histogram (runnable -> running) and
 ``netpoll_latency`` its netpoll-latency histogram (a readiness's due time -> its goroutine
 running; empty unless the workload uses ``netwait``), both sparse: {bucket index: count} (buckets
 of gmpbench.runtime.stats).  Files written before ``netpoll_latency`` existed lack it: it reads as
-empty.  A worker writes the same format with one case and one process; the runner merges those
-files.
+empty.  A worker writes the same format, one process per case of its job; the runner merges
+those files.
 """
 from __future__ import annotations
 
@@ -86,11 +90,31 @@ class RunFigures:
 
 @dataclass
 class Process:
-    """One worker process: a pyperf run."""
+    """One worker process's runs of one case: a pyperf run.
+
+    A worker process runs every port policy of its case, alternating run by run in blocks (one
+    run of each policy per block, in a counterbalanced order); ``worker`` identifies the process
+    within the results (the cases of a group measured by the same process share it), and
+    ``blocks``/``positions`` give, per run, its block and its position in the block.  They are
+    None in files written before, where each process ran one policy."""
 
     runs: list[RunFigures]
     warmups: list[float] = field(default_factory=list)    # wall times of the warm-up runs
     metadata: dict = field(default_factory=dict)          # pyperf run metadata (system, date)
+    worker: int | None = None
+    blocks: list[int] | None = None
+    positions: list[int] | None = None
+    calibrated: bool = False        # more values than asked, so that the process measured long
+
+    SCHEDULE = ("worker", "blocks", "positions", "calibrated")      # their JSON keys
+
+    def schedule_json(self) -> dict:
+        out = {k: getattr(self, k) for k in self.SCHEDULE[:3] if getattr(self, k) is not None}
+        return {**out, "calibrated": True} if self.calibrated else out
+
+    @property
+    def paired(self) -> bool:
+        return self.worker is not None and self.blocks is not None
 
 
 @dataclass
@@ -208,7 +232,8 @@ def to_json(results: Results) -> dict:
     data["gmpbench"] = {
         "format": FORMAT, "core_hash": results.core_hash, "info": results.info,
         "cases": [{**case.info_json(),
-                   "processes": [{"runs": [run.to_json() for run in proc.runs]}
+                   "processes": [{"runs": [run.to_json() for run in proc.runs],
+                                  **proc.schedule_json()}
                                  for proc in case.processes]}
                   for case in cases],
     }
@@ -278,7 +303,11 @@ def _from_json(data, text: str) -> Results:
             figures = [RunFigures.from_json(r) for r in proc["runs"]]
             if len(figures) != len(run.values):
                 raise ResultsError(f"case {case.name}: values and runs differ in number")
+            schedule = {k: proc[k] for k in Process.SCHEDULE if k in proc}
+            for key in ("blocks", "positions"):
+                if key in schedule and len(schedule[key]) != len(figures):
+                    raise ResultsError(f"case {case.name}: {key} and runs differ in number")
             case.processes.append(Process(figures, [w for _, w in run.warmups],
-                                          run.get_metadata()))
+                                          run.get_metadata(), **schedule))
         results.cases[case.name] = case
     return results

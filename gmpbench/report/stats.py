@@ -2,12 +2,30 @@
 
 Method (named in every report):
 - the figure of a case is the median wall time over all its runs (pyperf's median);
-- a ratio is median(new) / median(old): above 1 is slower;
-- its interval is a percentile bootstrap of the ratio of medians (each side resampled with
-  replacement, RESAMPLES times, fixed seed so reports are reproducible);
-- significance is the two-sided Mann-Whitney U test at ALPHA.  With n and m values the smallest
-  p-value it can give is 2 / C(n+m, n); when that exceeds ALPHA the test cannot reach
-  significance, and the report says so instead of "not significant".
+- values from one worker process are not independent (they share its memory layout and its
+  minute of host noise), so comparisons test on what is: ``compare_cases`` picks, by what the
+  results hold,
+
+  * ``paired`` -- both cases ran alternately in the same worker processes (the runner's
+    default): the unit is the block, one run of each policy back to back in a counterbalanced
+    order, and its log ratio log(new/old).  The process's own offset cancels in it.  The
+    estimate is the mean over processes of each process's mean log ratio.  Its variance comes
+    from the blocks (pooled variance about their process's mean, N-P degrees of freedom) unless
+    a one-way ANOVA F test says the process means differ more than that lets expect
+    (HETEROGENEITY_ALPHA): then from the process means (their variance / P, P-1 degrees of
+    freedom), so that a policy whose effect changes from process to process cannot pass its
+    consistency within each process off as evidence.  Two-sided t test; the ratio is
+    exp(estimate) and the interval exp(estimate +- t * se).
+  * ``processes`` -- cases measured in different processes (two files, policy go against the
+    port, files written before pairing): the unit is the process, the log of its median; Welch's
+    t test on those, ratio and interval as above.
+  * ``values`` -- fewer than two processes a side: the two-sided Mann-Whitney U test on the
+    values (as gmpbench did before), the ratio of medians and a percentile bootstrap interval.
+    With n and m values the smallest p-value it can give is 2 / C(n+m, n); when that exceeds
+    ALPHA the test cannot reach significance, and the report says so instead of "not
+    significant".  ``compare_values`` (the pytest plugin's regression gate, whose values come
+    from one process) is this test.
+- a ratio above 1 is slower.
 """
 from __future__ import annotations
 
@@ -120,17 +138,46 @@ def summarize(case: Case) -> CaseSummary:
 
 # --- two sets of values ----------------------------------------------------------------------
 
+PAIRED, PROCESSES, VALUES = "paired", "processes", "values"
+# the paired test pools the blocks of all processes unless their process means differ more than
+# the blocks let expect (F test at this level); then the unit is the process
+HETEROGENEITY_ALPHA = 0.15
+METHODS = {
+    PAIRED: ("paired t test on the log ratios of alternating runs (blocks) in the same worker "
+             "processes, on the process means instead when they differ more than the blocks "
+             f"let expect (F test, {HETEROGENEITY_ALPHA}); ratio and interval: exp(mean log "
+             "ratio) and its 95% t interval"),
+    PROCESSES: ("Welch t test on the log of each process's median (values of one process are "
+                "not independent); ratio and interval: exp(difference of the means) and its "
+                "95% t interval"),
+    VALUES: (f"{TEST_NAME} test on the values (fewer than two processes a side); ratio of "
+             f"medians, {INTERVAL_NAME}"),
+}
+# a verdict that cannot tell a change this large (either way) from noise is flagged
+NOISE_RATIO = 0.10
+
+
 @dataclass
 class Comparison:
     """new against old: old is the baseline policy, or the OLD file of ``compare``."""
 
-    ratio: float                 # median(new) / median(old)
+    ratio: float                 # new / old (see ``method``)
     low: float                   # interval of the ratio
     high: float
     p_value: float
     reachable: bool              # can the test reach ALPHA with this many values?
-    n_old: int
+    n_old: int                   # values
     n_new: int
+    method: str = VALUES         # PAIRED, PROCESSES or VALUES (METHODS says what each is)
+    units: int = 0               # what the test counted: blocks (paired), processes, values
+
+    @property
+    def too_noisy(self) -> bool:
+        """Not significant, and the interval reaches both NOISE_RATIO faster and slower: the
+        measurement cannot tell a change of that size from noise, so "no difference" says
+        nothing."""
+        return (self.reachable and not self.significant and
+                self.low < 1 - NOISE_RATIO and self.high > 1 + NOISE_RATIO)
 
     @property
     def significant(self) -> bool:
@@ -147,7 +194,8 @@ class Comparison:
     def to_json(self) -> dict:
         return {"ratio": self.ratio, "interval": [self.low, self.high],
                 "p_value": self.p_value, "significant": self.significant,
-                "test_can_reach_significance": self.reachable, "verdict": self.verdict}
+                "test_can_reach_significance": self.reachable, "verdict": self.verdict,
+                "test": self.method, "units": self.units, "too_noisy": self.too_noisy}
 
 
 def smallest_p(n: int, m: int) -> float:
@@ -178,6 +226,95 @@ def compare_values(old, new) -> Comparison:
     low, high = bootstrap_ratio(old, new)
     return Comparison(median(new) / median(old), low, high, mann_whitney_p(old, new),
                       smallest_p(len(old), len(new)) <= ALPHA, len(old), len(new))
+
+
+def _t_result(estimate: float, var: float, df: float, n_old: int, n_new: int, method: str,
+              units: int) -> Comparison:
+    """A Comparison from a log-ratio estimate, its variance and degrees of freedom."""
+    from scipy.stats import t as student
+    ratio = math.exp(estimate)
+    if not (df >= 1 and var >= 0 and math.isfinite(var)):
+        return Comparison(ratio, ratio, ratio, 1.0, False, n_old, n_new, method, units)
+    se = math.sqrt(var)
+    if se == 0:
+        p = 1.0 if estimate == 0 else 0.0
+        return Comparison(ratio, ratio, ratio, p, True, n_old, n_new, method, units)
+    p = float(2 * student.sf(abs(estimate) / se, df))
+    q = float(student.ppf(1 - (1 - CONFIDENCE) / 2, df))
+    return Comparison(ratio, math.exp(estimate - q * se), math.exp(estimate + q * se), p, True,
+                      n_old, n_new, method, units)
+
+
+def paired_test(blocks: list[list[float]], n_old: int = 0, n_new: int = 0) -> Comparison:
+    """The paired test on log ratios grouped by process (``blocks[i]``: the log ratios of
+    process i's blocks): see the module's docstring."""
+    from scipy.stats import f as fisher
+    groups = [np.asarray(g, dtype=float) for g in blocks if len(g)]
+    n_proc, n = len(groups), sum(len(g) for g in groups)
+    means = np.array([g.mean() for g in groups]) if groups else np.zeros(0)
+    estimate = float(means.mean()) if n_proc else 0.0
+    between = (float(means.var(ddof=1)) / n_proc, n_proc - 1) if n_proc >= 2 else None
+    within = None
+    if n > n_proc:
+        ss = sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / (n - n_proc)
+        within = (ss * sum(1 / len(g) for g in groups) / n_proc ** 2, n - n_proc)
+    if within is not None and between is not None:
+        # do the processes disagree more than their blocks do? (one-way ANOVA F test)
+        ratio = between[0] / within[0] if within[0] > 0 else (math.inf if between[0] else 1.0)
+        heterogeneous = fisher.sf(ratio, between[1], within[1]) < HETEROGENEITY_ALPHA
+        var, df = between if heterogeneous else within
+    elif within is not None or between is not None:
+        var, df = within or between
+    else:
+        var, df = math.nan, 0
+    return _t_result(estimate, var, df, n_old, n_new, PAIRED, n)
+
+
+def process_test(old: list[float], new: list[float], n_old: int = 0,
+                 n_new: int = 0) -> Comparison:
+    """Welch's t test on the logs of per-process medians ``old`` and ``new``."""
+    a, b = np.log(np.asarray(old, dtype=float)), np.log(np.asarray(new, dtype=float))
+    estimate = float(b.mean() - a.mean())
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    var = float(va + vb)
+    if var > 0:
+        df = var ** 2 / ((va ** 2 / (len(a) - 1) if va else 0) +
+                         (vb ** 2 / (len(b) - 1) if vb else 0))
+    else:
+        df = len(a) + len(b) - 2
+    return _t_result(estimate, var, df, n_old, n_new, PROCESSES, len(a) + len(b))
+
+
+def paired_blocks(old: Case, new: Case) -> list[list[float]]:
+    """Per worker process shared by the two cases, the log ratio log(new/old) of each block in
+    which both ran; [] when they share none (or their files predate pairing)."""
+    def by_block(case):
+        out = {}
+        for proc in case.processes:
+            if proc.paired:
+                for block, run in zip(proc.blocks, proc.runs):
+                    out.setdefault(proc.worker, {})[block] = max(run.wall_time, 1e-12)
+        return out
+    a, b = by_block(old), by_block(new)
+    pairs = []
+    for worker in a.keys() & b.keys():
+        shared = sorted(a[worker].keys() & b[worker].keys())
+        if shared:
+            pairs.append([math.log(b[worker][k] / a[worker][k]) for k in shared])
+    return pairs
+
+
+def compare_cases(old: Case, new: Case) -> Comparison:
+    """new against old, on the statistical unit their results allow (module docstring)."""
+    n_old, n_new = len(old.values), len(new.values)
+    blocks = paired_blocks(old, new)
+    if blocks and sum(map(len, blocks)) >= 2:
+        return paired_test(blocks, n_old, n_new)
+    po = [median([r.wall_time for r in p.runs]) for p in old.processes if p.runs]
+    pn = [median([r.wall_time for r in p.runs]) for p in new.processes if p.runs]
+    if len(po) >= 2 and len(pn) >= 2:
+        return process_test(po, pn, n_old, n_new)
+    return compare_values(old.values, new.values)
 
 
 def geometric_mean(ratios) -> float | None:
