@@ -150,7 +150,8 @@ def run_job(args) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     results = Results(CORE_HASH)
-    duration = time.monotonic() - start
+    # pyperf's "duration" of each case: its share of the job (pyperf sums them over cases)
+    duration = (time.monotonic() - start) / len(prepared)
     for one, (warmups, runs, schedule) in zip(prepared, measured):
         results.add_process(one.case, make_process(one.case, CORE_HASH, runs, warmups,
                                                    duration, schedule))
