@@ -1,6 +1,7 @@
 """The ``gmpbench`` command: argument parsing, dispatch, and all the printing.
 
-Exit status (spec §2): 0 success; 1 a run failed (deadlock, timeout, crash of the core);
+Exit status (README, "Running workloads"): 0 success; 1 a run failed (deadlock, timeout,
+crash of the core);
 2 bad input (file, YAML, schema, unknown policy or param, unreadable results); 130 Ctrl-C.
 Heavy modules (numba, scipy, matplotlib) are imported by the commands that need them, so
 ``validate`` and bad input answer at once.

@@ -1,4 +1,5 @@
-"""gmpbench's pytest plugin (spec §7), registered through the ``pytest11`` entry point.
+"""gmpbench's pytest plugin (README, "In CI with pytest"), registered through the
+``pytest11`` entry point.
 
 The fixture::
 

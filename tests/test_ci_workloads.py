@@ -1,4 +1,4 @@
-"""This repo's own CI benchmarks, through the gmpbench pytest fixture (spec §7).
+"""This repo's own CI benchmarks, through the gmpbench pytest fixture.
 
 Small cases of the shipped workloads; pytest-benchmark records their figures in extra_info.
 Run with `--gmpbench-save base.json` once and `--gmpbench-compare base.json` later to gate on

@@ -1,5 +1,5 @@
-"""Reports as JSON: ``report`` prints spec §5's schema (plus a case's netpoll latency);
-``compare`` adds the test."""
+"""Reports as JSON: ``report`` prints the documented schema (README, "Reading results"),
+plus a case's netpoll latency; ``compare`` adds the test."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ def report(results: Results) -> list[str]:
     """{"cases": [{"name", "workload", "params", "procs", "policy", "wall_time": {"median",
     "mean", "stdev", "values"}, "time_per_op", "sched_latency": {"p50", "p90", "p99", "p999",
     "max"}, "cpu_time", "counters": {...}, "netpoll_latency": {"p50", ..., "max"}}]}, times in
-    seconds; spec §5's keys, and netpoll_latency beyond them (its figures None without
+    seconds; the documented keys, and netpoll_latency beyond them (its figures None without
     samples)."""
     from .document import fidelity_rows
     fidelity = [{"group": name, "wall_time_ratio": wall, "threads_ratio": threads}

@@ -110,7 +110,8 @@ class CaseSummary:
         return self.case.ops / self.wall_time if self.case.ops and self.wall_time else None
 
     def to_json(self) -> dict:
-        """The case object of ``report --format json``: spec §5's keys, then netpoll_latency."""
+        """The case object of ``report --format json``: the documented keys, then
+        netpoll_latency."""
         return {"name": self.name, "workload": self.workload, "params": self.params,
                 "procs": self.procs, "policy": self.policy,
                 "wall_time": {"median": self.wall_time, "mean": self.mean,

@@ -220,7 +220,7 @@ COUNTERS = (
  ST_WAKEPS, ST_STARTMS, ST_STOPMS, ST_SPINNING_TRANSITIONS, ST_HANDOFFS, ST_RETAKES,
  ST_PREEMPTIONS, ST_SYSCALLS, ST_SYSCALL_FAST_EXITS, ST_SYSCALL_SLOW_EXITS, ST_NETPOLL_CALLS,
  ST_NETPOLL_GS, ST_THREADS_MAX) = range(len(COUNTERS))
-# extra figures beyond spec §5
+# extra figures beyond the documented counters (README, "Reading results")
 EXTRA_COUNTERS = ("netpoll_blocking_calls", "cpu_ns", "netpoll_gs_nonblocking",
                   "netpoll_gs_blocking", "netpoll_gs_sysmon", "netwaits", "netwait_ready_early",
                   "direct_handoffs", "eager_wakeups")

@@ -1,8 +1,8 @@
 """Policies: the knobs of the scheduler, as data handed to the core (never module globals).
 
 A policy is an int64 array indexed by the K_* constants, read on the hot path.  ``baseline`` is
-Go's design; each preset is baseline plus a few knob changes (spec §4).  Where a knob changes a
-line of proc.go, its meaning says which function.
+Go's design; each preset is baseline plus a few knob changes (`gmpbench policies`).
+Where a knob changes a line of proc.go, its meaning says which function.
 """
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ class RunInterrupted(RunError):
 class RunResult:
     wall_time: float                     # s, main runnable -> main returned
     cpu_time: float                      # s, CPU of every M's thread over the run
-    counters: dict                       # spec §5 names, plus EXTRA_COUNTERS
+    counters: dict                       # COUNTERS' names, plus EXTRA_COUNTERS
     latency: np.ndarray                  # histogram of runnable->running, ns (stats.py buckets)
     threads_max: int
     gs_live: int                         # Gs still alive when main returned
