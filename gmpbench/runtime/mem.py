@@ -13,7 +13,9 @@ from numba import njit, types
 from numba.core.registry import CPUDispatcher
 
 from .layout import (
+    CODE_WORDS,
     CSTRIDE,
+    DIST_WORDS,
     GSTRIDE,
     H_ALLG,
     H_ALLM,
@@ -130,12 +132,12 @@ def netlatx(S, mid):
 
 @core(i64(Sarr, i64))
 def codex(S, pc):
-    return S[H_CODE] + pc * 4
+    return S[H_CODE] + pc * CODE_WORDS
 
 
 @core(i64(Sarr, i64))
 def distx(S, d):
-    return S[H_DISTS] + d * 3
+    return S[H_DISTS] + d * DIST_WORDS
 
 
 @core(i64(Sarr, i64))

@@ -51,7 +51,7 @@ def coprimes(n: int) -> list[int]:
 
 def _dist_rows(dists: np.ndarray) -> np.ndarray:
     """Program.dists (float ns) as integers: kind, p1, p2 (lognormal sigma scaled)."""
-    d = np.asarray(dists, dtype=np.float64).reshape(-1, 3)
+    d = np.asarray(dists, dtype=np.float64).reshape(-1, L.DIST_WORDS)
     out = np.rint(d).astype(np.int64)
     from ..workload.ops import D_LOGNORMAL
     logn = d[:, 0] == D_LOGNORMAL
@@ -67,7 +67,7 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     maxm = max_threads + 2          # row 0 unused, and room for sysmon
     trace_rows = min(maxm + 1, L.TRACE_MS_MAX) if trace_max > 0 else 0
     caps = np.asarray(program.chan_caps, dtype=np.int64)
-    code = np.asarray(program.code, dtype=np.int64).reshape(-1, 4)
+    code = np.asarray(program.code, dtype=np.int64).reshape(-1, L.CODE_WORDS)
     dists = _dist_rows(program.dists)
     cop = coprimes(procs)
     depth = max(1, int(program.max_depth))
@@ -86,8 +86,8 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
         (L.H_COPRIMES, len(cop)),
-        (L.H_TIMERS, 2 * (max_gs + 1)),
-        (L.H_NETHEAP, 2 * (max_gs + 1)),
+        (L.H_TIMERS, L.HEAP_WORDS * (max_gs + 1)),
+        (L.H_NETHEAP, L.HEAP_WORDS * (max_gs + 1)),
         (L.H_MEVENTS, (maxm + 1) * L.EVENTS_WORDS),
         (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
         (L.H_MTRACE, trace_rows * trace_max * L.TRACE_WORDS),

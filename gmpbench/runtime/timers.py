@@ -15,6 +15,7 @@ from .layout import (
     G_SCHEDLINK,
     G_WHEN,
     H_TIMERS,
+    HEAP_VALUE,
     S_NTIMERS,
     S_TIMERHEAPN,
     S_TIMERLOCK,
@@ -37,7 +38,7 @@ def timesleep(S, mid, gp, ns):
     xadd(S, S_NTIMERS, 1)
     lock(S, S_TIMERLOCK)
     heap_push(S, S[H_TIMERS], S_TIMERHEAPN, when, gp)
-    if S[S[H_TIMERS] + 1] == gp:        # the new earliest timer: the timer thread must know
+    if S[S[H_TIMERS] + HEAP_VALUE] == gp:        # the new earliest timer: the timer thread must know
         xadd(S, S_TIMERNOTE, 1)
         futex_wake(S, S_TIMERNOTE, 1)
     prepark(S, mid, gp, WAIT_SLEEP, 0, UNLOCK_TIMER)
