@@ -112,6 +112,17 @@ WAIT_NONE, WAIT_CHANSEND, WAIT_CHANRECV, WAIT_CHILDREN, WAIT_GROUP, WAIT_MUTEX, 
 WAIT_REASONS = ["", "chan send", "chan receive", "wait children", "sync.WaitGroup.Wait",
                 "sync.Mutex.Lock", "sleep", "IO wait"]
 
+# Why a G stopped running: interp.run_g's result (what Go's mcall would run on g0), recorded in
+# the execution trace (EV_GO_STOP) and named in reports.
+WHY_EXIT = 0      # goexit0
+WHY_PARK = 1      # park_m
+WHY_YIELD = 2     # gosched_m
+WHY_PREEMPT = 3   # gopreempt_m
+WHY_STOP = 4      # the run is over; leave the G where it is
+WHY_SYSCALL = 5   # exitsyscall took the slow path (exitsyscall0): see sched.finish
+WHY_NAMES = {WHY_EXIT: "exit", WHY_PARK: "park", WHY_YIELD: "yield", WHY_PREEMPT: "preempt",
+             WHY_STOP: "end of run", WHY_SYSCALL: "syscall (slow exit)"}
+
 # ---- M: an OS thread (table allm[mid]) ---------------------------------------------------------
 _M = Table("M", "M_")
 M_ID = _M.word()
@@ -199,8 +210,7 @@ S_RUNSTART_NS = _S.word()    # nanotime when main became runnable (loop: D deadl
 # read-only during the run (set by new_state)
 S_NPROCS = _S.line()         # gomaxprocs
 S_MAXG = _S.word()           # rows of allg
-S_TSC_PER_NS_Q20 = _S.word()  # cputicks per ns, fixed point << 20 (calibrated in state.py)
-S_NS_PER_TSC_Q20 = _S.word()  # ns per cputick, fixed point << 20: converting needs no division
+S_NS_PER_TSC_Q20 = _S.word()  # ns per cputick, fixed point << 20 (calibrated in state.py; clock.ticks_to_ns)
 S_SEED = _S.word()
 S_TRACE = _S.word()          # events per M's trace buffer; 0: tracing off
 S_TRACE_MS = _S.word()       # Ms 0..S_TRACE_MS-1 have a trace buffer (trace.py)
@@ -233,12 +243,12 @@ H_MUTEXES = _S.word()        # XSTRIDE words per mutex
 H_CODE = _S.word()           # CODE_WORDS words per instruction (ops.py)
 H_DISTS = _S.word()          # DIST_WORDS words per distribution: kind, p1, p2 (ns; lognormal sigma * SIGMA_SCALE)
 H_MSTATS = _S.word()         # STSTRIDE counters per M
-H_MLAT = _S.word()           # stats.NBUCKETS latency buckets per M
+H_MLAT = _S.word()           # histogram.NBUCKETS latency buckets per M
 H_COPRIMES = _S.word()       # [count, coprimes of gomaxprocs...]
 H_TIMERS = _S.word()         # the timer heap: HEAP_WORDS (when, gp) per sleeping G
 H_NETHEAP = _S.word()        # the network emulator's heap: HEAP_WORDS (due, gp) per waiting connection
 H_MEVENTS = _S.word()        # EVENTS_WORDS per M: epoll_wait's event buffer
-H_MNETLAT = _S.word()        # stats.NBUCKETS per M: readiness due -> G running latency
+H_MNETLAT = _S.word()        # histogram.NBUCKETS per M: readiness due -> G running latency
 H_MTRACE = _S.word()         # S_TRACE events of TRACE_WORDS per M with a buffer (trace.py)
 # (new tables: append their header word here)
 H_END = _S.word()            # size of S

@@ -47,7 +47,7 @@ from .layout import (
     Grunnable,
     Gwaiting,
 )
-from .lock import lock, nanotime, unlock
+from .lock import lock, nanotime, seqwake, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, mx, netlatx, void
 from .osdeps import (
     EFD_CLOEXEC,
@@ -64,7 +64,6 @@ from .osdeps import (
     SYS_READ,
     SYS_WRITE,
     addressof,
-    futex_wake,
     syscall6,
 )
 from .proc import casgstatus, injectglist, prepark
@@ -203,8 +202,7 @@ def net_arm(S, due, conn):
     earliest = S[S[H_NETHEAP] + HEAP_VALUE] == conn
     unlock(S, S_NETLOCK)
     if earliest:                        # the emulator sleeps until the old earliest: wake it
-        xadd(S, S_NETNOTE, 1)
-        futex_wake(S, S_NETNOTE, 1)
+        seqwake(S, S_NETNOTE, 1)
 
 
 @core(boolean(Sarr, i64, i64, i64))

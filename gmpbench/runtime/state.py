@@ -8,14 +8,14 @@ import time
 
 import numpy as np
 
+from ..workload.ops import D_LOGNORMAL, SIGMA_SCALE
 from . import layout as L
 from . import work
 from .osdeps import CLOCK_MONOTONIC
 from .policy import NKNOBS
-from .stats import NBUCKETS
+from .histogram import NBUCKETS
 
 ALIGN = 64            # bytes: every region starts on a cache line
-SIGMA_SCALE = 1e9     # lognormal sigma is stored * 1e9 (interp.SIGMA_SCALE)
 
 
 def aligned_zeros(n: int) -> np.ndarray:
@@ -53,7 +53,6 @@ def _dist_rows(dists: np.ndarray) -> np.ndarray:
     """Program.dists (float ns) as integers: kind, p1, p2 (lognormal sigma scaled)."""
     d = np.asarray(dists, dtype=np.float64).reshape(-1, L.DIST_WORDS)
     out = np.rint(d).astype(np.int64)
-    from ..workload.ops import D_LOGNORMAL
     logn = d[:, 0] == D_LOGNORMAL
     out[logn, 2] = np.rint(d[logn, 2] * SIGMA_SCALE).astype(np.int64)
     return out
@@ -116,7 +115,6 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     S[L.S_NPROCS] = procs
     S[L.S_MAXMCOUNT] = max_threads
     S[L.S_MAXG] = max_gs
-    S[L.S_TSC_PER_NS_Q20] = tsc_per_ns_q20()
     S[L.S_NS_PER_TSC_Q20] = max(1, round((1 << 40) / tsc_per_ns_q20()))
     S[L.S_SEED] = seed
     rate = work.steps_per_ns() if steps_per_ns is None else float(steps_per_ns)

@@ -11,6 +11,7 @@ holds depends on the kind (see EV_*).  ``collect`` merges the buffers after the 
 import numpy as np
 
 from .atomics import cputicks
+from .clock import ticks_to_ns_py
 from .layout import (
     G_FUNC,
     G_GOID,
@@ -22,7 +23,6 @@ from .layout import (
     S_STARTTICK,
     S_TRACE,
     S_TRACE_MS,
-    S_TSC_PER_NS_Q20,
     ST_TRACE_DROPPED,
     ST_TRACE_N,
     STSTRIDE,
@@ -99,5 +99,5 @@ def collect(S: np.ndarray) -> tuple[np.ndarray, int]:
     events = np.concatenate(parts) if parts else np.empty(0, dtype=TRACE_DTYPE)
     events = events[np.argsort(events["t"], kind="stable")]
     ticks = events["t"] - S[S_STARTTICK]
-    events["t"] = (ticks << 20) // S[S_TSC_PER_NS_Q20]   # interp.ticks_to_ns
+    events["t"] = ticks_to_ns_py(S, ticks)
     return events, dropped

@@ -45,6 +45,7 @@ D_EXP = 1          # mean p1
 D_UNIFORM = 2      # [p1, p2)
 D_NORMAL = 3       # mean p1, stddev p2, clipped at 0
 D_LOGNORMAL = 4    # median p1, sigma p2 (dimensionless)
+SIGMA_SCALE = 1e9  # the core holds only integers: a lognormal sigma is stored as sigma * 1e9
 
 DIST_NAMES = {D_CONST: "const", D_EXP: "exp", D_UNIFORM: "uniform", D_NORMAL: "normal",
               D_LOGNORMAL: "lognormal"}
