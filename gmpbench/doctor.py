@@ -20,7 +20,9 @@ from .bench.status import EXIT_OK, EXIT_RUN_FAILED
 CPU = Path("/sys/devices/system/cpu")
 DEFAULT_TIMER_SLACK = 50_000        # ns
 
-# the A/A workload: ping-pong at procs=1 (runnext hand-offs), short runs
+# the A/A workload: ping-pong at procs=1 (runnext hand-offs), short runs.  Embedded, not read
+# from workloads/ (not installed with the package); its body is the documented example that
+# tests/test_workload_compiler.py checks against docs/workloads.md (duplicates lists the pair).
 AA_WORKLOAD = """\
 name: doctor-aa
 description: ping-pong for gmpbench doctor's A/A comparison

@@ -6,8 +6,9 @@ figures): in Go 1.9/1.10 timers lived in heaps served by timerproc goroutines th
 notetsleepg (entersyscallblock) and readied expired Gs onto their own P's runnext.  Here a
 dedicated thread (not an M: it holds no P and runs no G) sleeps on a futex until the earliest
 deadline and hands expired Gs to the scheduler with injectglist -- the global queue plus startm
-for idle Ps -- as the netpoller does, then wakes sysmon as timerproc's exitsyscall did.  A G parks holding the timer
-lock, released by park_m once it is _Gwaiting, so the timer thread never readies a running G.
+for idle Ps -- as the netpoller does, then wakes sysmon as timerproc's exitsyscall did (the
+loop is servers.serve).  A G parks holding the timer lock, released by park_m once it is
+_Gwaiting, so the timer thread never readies a running G.
 """
 from .atomics import xadd
 from .heap import heap_push
