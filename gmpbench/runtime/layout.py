@@ -260,6 +260,8 @@ HEAP_WORDS = 2
 
 FATAL_NONE, FATAL_DEADLOCK, FATAL_TIMEOUT, FATAL_THROW, FATAL_MAXTHREADS, FATAL_MAXG, \
     FATAL_INTERRUPT = range(7)
+# --- sizes (issue 16) ---
+FATAL_NOFILE = 7   # an eventfd could not be opened (EMFILE: RLIMIT_NOFILE); the arg is the errno
 
 # A wait queue of Gs (Go's waitq, the sudogs collapsed into their Gs): its first and last G,
 # linked through G_SCHEDLINK (chan.py's waitq_push / waitq_pop).

@@ -16,6 +16,7 @@ from .heap import heap_push
 from .layout import (
     EVENTS_MAX,
     EVENTS_WORDS,
+    FATAL_NOFILE,
     G_CONNFD,
     G_NETDUE,
     G_NETSTATE,
@@ -66,7 +67,7 @@ from .osdeps import (
     addressof,
     syscall6,
 )
-from .proc import casgstatus, injectglist, prepark
+from .proc import casgstatus, fatal, injectglist, prepark
 from .stats import hist_record
 from .trace import EV_NETPOLL, trace_event
 
@@ -212,8 +213,12 @@ def netwait_start(S, mid, gp, ns):
     g = gx(S, gp)
     if S[g + G_CONNFD] == 0:
         fd = eventfd_open(S, mx(S, mid) + M_SCRATCH, gp)
-        if fd < 0:
-            raise RuntimeError("netpoll: cannot open a connection (eventfd/epoll_ctl failed)")
+        if fd < 0:          # the open-file limit (EMFILE) or epoll_ctl: the run stops and gp
+            fatal(S, FATAL_NOFILE, -fd)     # stays parked (reported blocked; threads.py names
+            S[g + G_NETSTATE] = 1           # the limit), never armed, so nothing readies it
+            cas(S, g + G_PDRG, 0, PD_WAIT)
+            prepark(S, mid, gp, WAIT_NETIO, gp, UNLOCK_NETPOLL)
+            return True
         S[g + G_CONNFD] = fd
     due = nanotime() + ns
     S[g + G_NETDUE] = due

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from ..workload import ops
 from ..workload.ops import D_LOGNORMAL, SIGMA_SCALE
 from . import layout as L
 from . import work
@@ -58,6 +59,11 @@ def _dist_rows(dists: np.ndarray) -> np.ndarray:
     return out
 
 
+def uses(program, op: int) -> bool:
+    """Whether the program has an instruction op (a region only it needs is sized for it)."""
+    return bool((np.asarray(program.code).reshape(-1, L.CODE_WORDS)[:, 0] == op).any())
+
+
 def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: int,
               seed: int, trace_max: int = 0, steps_per_ns: float | None = None) -> np.ndarray:
     """The state of one run of program at GOMAXPROCS=procs; every P starts idle.  trace_max > 0
@@ -70,6 +76,9 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     dists = _dist_rows(program.dists)
     cop = coprimes(procs)
     depth = max(1, int(program.max_depth))
+    # --- sizes (issue 16) --- heap entries only for the Gs that may use them (see "State layout")
+    timer_gs = max_gs if uses(program, ops.SLEEP) else 0
+    net_gs = max_gs if uses(program, ops.NETWAIT) else 0
     sizes = [
         (L.H_ALLP, (procs + 1) * L.PSTRIDE),
         (L.H_RUNQ, (procs + 1) * L.RUNQ_MAX),
@@ -85,8 +94,8 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
         (L.H_COPRIMES, len(cop)),
-        (L.H_TIMERS, L.HEAP_WORDS * (max_gs + 1)),
-        (L.H_NETHEAP, L.HEAP_WORDS * (max_gs + 1)),
+        (L.H_TIMERS, L.HEAP_WORDS * (timer_gs + 1)),
+        (L.H_NETHEAP, L.HEAP_WORDS * (net_gs + 1)),
         (L.H_MEVENTS, (maxm + 1) * L.EVENTS_WORDS),
         (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
         (L.H_MTRACE, trace_rows * trace_max * L.TRACE_WORDS),

@@ -12,8 +12,10 @@ few milliseconds to check the timeout (watchdog) and print schedtrace lines.
 """
 from __future__ import annotations
 
+import errno
 import os
 import resource
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,7 +26,8 @@ from ..workload import ops
 from . import layout as L
 from .clock import ticks_to_ns_py
 from .policy import K_SYSMON
-from .state import new_state, rows, steps_per_ns, table
+from .rss import current_rss, peak_rss, reset_peak
+from .state import new_state, rows, steps_per_ns, table, uses
 from .histogram import NBUCKETS
 from .trace import collect
 
@@ -63,6 +66,11 @@ class RunResult:
     trace: np.ndarray | None = None      # with trace=True: trace.TRACE_DTYPE events, by time
     trace_dropped: int = 0               # events lost to full buffers
     steps_per_ns: float = 0.0            # `work`'s rate: xorshift64 steps per ns of `work: D`
+    # --- sizes (issue 16) ---
+    max_rss: int = 0                     # bytes: the process's peak RSS over the run (rss.py)
+    rss_base: int = 0                    # bytes: its RSS before the run's state was allocated
+    gs_max: int = 0                      # G rows handed out: the most Gs live at once (allglen)
+    gs_limit: int = 0                    # the G table's rows (Program.max_gs)
 
 
 def _core():
@@ -76,8 +84,14 @@ class _Run:
         self.program = program
         self.knobs = knobs
         self.timeout = timeout
-        self.S = new_state(program, procs, knobs, max_threads, max_gs, seed, trace_max,
-                           steps_per_ns)
+        self.rss_base = current_rss()
+        reset_peak()
+        try:
+            self.S = new_state(program, procs, knobs, max_threads, max_gs, seed, trace_max,
+                               steps_per_ns)
+        except MemoryError:
+            raise RunError("maxg", f"fatal error: out of memory allocating the state of "
+                           f"{max_gs} goroutines: lower the workload's max_goroutines:") from None
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
         self.schedtrace = schedtrace
@@ -117,14 +131,14 @@ class _Run:
         self.system_threads = len(self.threads)
 
     def _uses(self, op) -> bool:
-        return bool((np.asarray(self.program.code)[:, 0] == op).any())
+        return uses(self.program, op)
 
     def _close_fds(self):
         """Close every connection's eventfd, the break eventfd and the epoll instance."""
         S = self.S
-        fds = [int(S[L.S_BREAKFD]), int(S[L.S_EPFD])]
-        for gp in range(1, int(S[L.S_ALLGLEN]) + 1):
-            fds.append(int(table(S, L.H_ALLG, L.GSTRIDE, gp)[L.G_CONNFD]))
+        n = int(S[L.S_ALLGLEN]) + 1
+        conns = rows(S, L.H_ALLG, L.GSTRIDE, n)[:, L.G_CONNFD]    # one pass, not a Python loop
+        fds = [int(S[L.S_BREAKFD]), int(S[L.S_EPFD]), *conns[conns > 0].tolist()]
         for fd in fds:
             if fd > 0:
                 os.close(fd)
@@ -202,6 +216,10 @@ class _Run:
             trace=trace,
             trace_dropped=dropped,
             steps_per_ns=steps_per_ns(S),
+            max_rss=peak_rss(),
+            rss_base=self.rss_base,
+            gs_max=int(S[L.S_ALLGLEN]),
+            gs_limit=int(S[L.S_MAXG]),
         )
 
     def _error(self, code, timeout_dump) -> RunError:
@@ -218,7 +236,10 @@ class _Run:
                             goroutine_dump(S, self.program))
         if code == L.FATAL_MAXG:
             return RunError("maxg", f"fatal error: more than {int(S[L.S_MAXG])} live "
-                            "goroutines (the G table is full)")
+                            "goroutines (the G table is full; raise the workload's "
+                            "max_goroutines: to hold more)")
+        if code == L.FATAL_NOFILE:
+            return RunError("nofile", nofile_message(int(S[L.S_FATALARG])))
         if code == L.FATAL_INTERRUPT:
             return RunInterrupted("interrupt", "interrupted")
         return RunError("throw", "fatal error: " + "; ".join(self.errors or ["unknown"]),
@@ -226,21 +247,35 @@ class _Run:
 
 
 def _raise_fd_limit():
-    """One eventfd per connection: let the process open as many files as it may."""
+    """One eventfd per connection: let the process open as many files as it may (the hard
+    limit), and say so on stderr the once it changes."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        print(f"gmpbench: raised the open-file limit (RLIMIT_NOFILE) from {soft} to its hard "
+              f"limit {hard}: netwait opens one eventfd per goroutine", file=sys.stderr)
+
+
+def nofile_message(errno_: int) -> str:
+    """Why a connection's eventfd could not be opened, naming the limit when it is the cause."""
+    if errno_ not in (errno.EMFILE, errno.ENFILE):
+        return f"fatal error: netpoll: cannot open a connection: {os.strerror(errno_)}"
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return (f"fatal error: too many open files: netwait needs an eventfd per goroutine and the "
+            f"open-file limit RLIMIT_NOFILE is {soft} (hard limit {hard}); run fewer "
+            f"connections or raise the hard limit (ulimit -Hn, as root)")
 
 
 def run_program(program, procs: int, knobs: np.ndarray, *, timeout: float = 120.0,
-                max_threads: int = 10000, max_gs: int = 1 << 20, seed: int | None = None,
+                max_threads: int = 10000, max_gs: int | None = None, seed: int | None = None,
                 schedtrace: float | None = None, out=None, trace: bool = False,
                 trace_max: int = L.TRACE_MAX, steps_per_ns: float | None = None) -> RunResult:
     """Run a compiled workload once at GOMAXPROCS=procs under a policy's knobs.  trace=True
     records an execution trace (RunResult.trace) of at most trace_max events per M.
-    steps_per_ns: `work`'s rate (default: the machine's calibration, work.steps_per_ns)."""
-    import sys
-    run = _Run(program, procs, knobs, timeout, max_threads, max_gs,
+    steps_per_ns: `work`'s rate (default: the machine's calibration, work.steps_per_ns).
+    max_gs: the G table's rows (default: the program's, Program.max_gs)."""
+    run = _Run(program, procs, knobs, timeout, max_threads,
+               program.max_gs if max_gs is None else max_gs,
                program.seed if seed is None else seed, schedtrace, out or sys.stdout,
                trace_max if trace else 0, steps_per_ns)
     return run.run()

@@ -13,6 +13,7 @@ from .durations import format_dist
 from .loader import check_case
 from .program import Program
 from .schema import Stmt, Workload, in_file, parse_bool, parse_count
+from .sizes import goroutine_bound, table_size
 
 # statements that compile to one instruction whose operand a indexes a names table
 _NAMED_OPS = {"send": ops.SEND, "recv": ops.RECV, "lock": ops.LOCK, "unlock": ops.UNLOCK}
@@ -69,6 +70,7 @@ class _Compiler:
         }
 
     def program(self) -> Program:
+        bound = goroutine_bound(self.wl, self.params)
         functions = self.wl.all_functions()
         entries: dict[str, int] = {}
         for func_id, func in enumerate(functions):
@@ -96,6 +98,8 @@ class _Compiler:
             seed=self.wl.seed,
             params=dict(self.params),
             source=self.wl.source,
+            gs_bound=bound,
+            max_gs=table_size(bound, self.wl.max_goroutines),
         )
 
     def emit(self, op: int, a: int = 0, b: int = 0, c: int = 0, *, line: int, text: str) -> int:

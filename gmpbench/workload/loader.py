@@ -34,7 +34,8 @@ from .schema import (
 )
 
 TOP_KEYS = ("name", "description", "procs", "ops", "timeout", "seed", "params", "channels",
-            "mutexes", "groups", "policies", "max_threads", "main", "functions")
+            "mutexes", "groups", "policies", "max_threads", "main", "functions",
+            "max_goroutines")
 REQUIRED_KEYS = ("name", "main")
 STATEMENTS = ("work", "go", "wait", "send", "recv", "yield", "syscall", "netwait", "sleep",
               "repeat", "loop", "call", "lock", "unlock")
@@ -276,6 +277,8 @@ class _Builder:
             main=self.function("main", top["main"], "main"),
             functions=self.optional(top, "functions", self.functions, {}),
             ops_scalar=ops,
+            max_goroutines=self.optional(top, "max_goroutines",
+                                         lambda n, f: self.literal(n, f, parse_positive), None),
         )
         _check_names(wl)
         wl.func_order = _call_order(wl)

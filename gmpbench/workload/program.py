@@ -30,3 +30,6 @@ class Program:
     seed: int = 1
     params: dict = field(default_factory=dict)   # the param values of this case
     source: str = ""               # path of the YAML file
+    # --- sizes (issue 16) ---
+    gs_bound: int | None = None    # Gs a run may create, main included (None: unbounded; sizes.py)
+    max_gs: int = 1 << 20          # G table rows (and per-G regions) a run gets: sizes.table_size

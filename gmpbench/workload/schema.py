@@ -289,6 +289,7 @@ class Workload:
     functions: dict[str, Function]  # in file order
     func_order: list[str] = field(default_factory=list)  # callees before callers (acyclic)
     ops_scalar: Scalar | None = None
+    max_goroutines: int | None = None   # the file's cap on the G table (workload/sizes.py)
 
     def ops_value(self, params) -> int | None:
         """``ops`` with params substituted (an int >= 1), or None when the file has none."""
