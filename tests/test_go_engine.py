@@ -37,6 +37,7 @@ SHIPPED = {
     "netpoll-heavy": {"conns": 8, "requests": 5},
     "ping-pong-hog": {"rounds": 200, "hog": "50ms"},
     "wakeup": {"tasks": 50},
+    "million": {"crowd": 100, "conns": 10},
 }
 
 # every statement of the grammar, each distribution, groups, mutexes, calls and loops
@@ -117,6 +118,8 @@ def test_shipped_workloads_create_the_same_goroutines_in_both_engines(go_toolcha
         assert run.counters.get(counter, 0) == port.counters.get(counter, 0), counter
     assert run.wall_time > 0 and run.cpu_time > 0 and run.threads_max >= procs + 1
     assert sum(run.latency.values()) > 0            # /sched/latencies had samples
+    assert run.max_rss > 0 and run.rss_base > 0 and run.gs_max == run.counters["gs_created"]
+    assert port.max_rss >= port.rss_base > 0 and 0 < port.gs_max <= port.gs_limit
 
 
 @pytest.mark.parametrize("procs", [1, 2])

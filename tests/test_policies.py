@@ -15,6 +15,7 @@ SMALL = {
     "syscall-heavy": {"iters": 10},
     "netpoll-heavy": {"conns": 32, "requests": 20},
     "wakeup": {"tasks": 500},
+    "million": {"crowd": 2000, "conns": 100},
 }
 
 
@@ -40,6 +41,8 @@ def test_preset_completes_workload_with_nothing_lost(core, policy, workload):
     assert c["syscall_fast_exits"] + c["syscall_slow_exits"] == c["syscalls"]
     if workload == "netpoll-heavy":
         assert c["netwaits"] == wl.ops_value(case)
+    if workload == "million":
+        assert c["gs_created"] == wl.ops_value(case) + 1 and c["netwaits"] == case["conns"]
 
 
 def counters(path_or_text, procs, policy, tmp_path=None, **params):

@@ -234,7 +234,8 @@ def test_json_report_matches_the_spec(policies):
     for case in data["cases"]:
         spec = ["name", "workload", "params", "procs", "policy", "wall_time", "time_per_op",
                 "sched_latency", "cpu_time", "counters"]
-        assert list(case) == [*spec, "netpoll_latency"]      # the documented keys, then the extra
+        assert list(case) == [*spec, "netpoll_latency",       # the documented keys, then extras
+                              "max_rss", "bytes_per_g", "gs_max", "gs_limit"]
         assert set(case["wall_time"]) == {"median", "mean", "stdev", "values"}
         assert set(case["sched_latency"]) == {"p50", "p90", "p99", "p999", "max"}
         assert case["workload"] == "ping-pong" and case["params"] == {"rounds": 2000}
@@ -331,3 +332,41 @@ def test_cli_compare_and_report(tmp_path, old_new):
     assert out.returncode == 0 and md.read_text().startswith("# gmpbench report")
     bad = _cli("report", str(tmp_path / "nope.json"))
     assert bad.returncode == 2 and "nope.json" in bad.stderr
+
+
+# --- memory (issue 16) -------------------------------------------------------------------------
+
+def _with_memory(res, max_rss=500 << 20, rss_base=100 << 20, gs=1_000_001):
+    for case in res.cases.values():
+        for run in case.runs:
+            run.max_rss, run.rss_base, run.gs_max, run.gs_limit = max_rss, rss_base, gs, gs
+    return res
+
+
+def test_memory_is_saved_read_and_reported(policies, tmp_path):
+    res = read_results(write(tmp_path, _with_memory(policies)))
+    run = next(iter(res.cases.values())).runs[0]
+    assert (run.max_rss, run.rss_base, run.gs_max, run.gs_limit) == \
+        (500 << 20, 100 << 20, 1_000_001, 1_000_001)
+    assert run.bytes_per_g == pytest.approx((400 << 20) / 1_000_001)
+    case = json.loads("\n".join(render_report(res, "json")))["cases"][0]
+    assert case["max_rss"] == 500 << 20 and case["bytes_per_g"] == pytest.approx(419.4, abs=0.1)
+    text = "\n".join(render_report(res, "text"))
+    assert "peak RSS" in text and "500.0 MiB" in text and "419 B" in text
+
+
+def test_files_without_memory_read_as_unknown(policies, tmp_path):
+    path = write(tmp_path, _with_memory(policies))
+    data = json.loads(open(path).read())
+    for case in data["gmpbench"]["cases"]:
+        for proc in case["processes"]:
+            for run in proc["runs"]:
+                for key in ("max_rss", "rss_base", "gs_max", "gs_limit"):
+                    del run[key]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data))
+    res = read_results(old)
+    assert next(iter(res.cases.values())).runs[0].bytes_per_g is None
+    assert "peak RSS" not in "\n".join(render_report(res, "text"))   # no memory table
+    case = json.loads("\n".join(render_report(res, "json")))["cases"][0]
+    assert case["max_rss"] == 0 and case["bytes_per_g"] is None

@@ -198,6 +198,16 @@ def _counter_table(rows: list[tuple[str, CaseSummary]]) -> Table:
                         for _, s in rows)] for n in shown])
 
 
+def _memory_table(rows: list[tuple[str, CaseSummary]]) -> Table:
+    """Peak RSS of the worker process and bytes per live G at the peak; no rows (not shown)
+    when no run measured memory (files written before it)."""
+    rows = [(label, s) for label, s in rows if s.max_rss]
+    return Table(["memory", "peak RSS", "bytes/G", "Gs at peak", "G table"],
+                 [[label, units.size(s.max_rss), units.size(s.bytes_per_g),
+                   units.count(s.gs_max), units.count(s.gs_limit or None)]
+                  for label, s in rows])
+
+
 def section(title: str, rows: list[tuple[str, CaseSummary]],
             ref: str | None) -> tuple[Section, dict[str, Comparison]]:
     """A section comparing every row with the row labelled ``ref`` (no comparison if None)."""
@@ -207,7 +217,7 @@ def section(title: str, rows: list[tuple[str, CaseSummary]],
         for label, s in rows if label != ref}
     plots = _latency_plots(rows)
     tables = [_main_table(rows, comps, ref), *(_latency_table(rows, p.kind) for p in plots),
-              _counter_table(rows)]
+              _counter_table(rows), _memory_table(rows)]
     return Section(title, tables, plots), comps
 
 

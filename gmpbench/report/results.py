@@ -10,7 +10,9 @@ figures live beside it under the top-level key ``"gmpbench"``, which pyperf igno
                              "policy", "knobs", "ops",
                              "processes": [{"runs": [{"wall_time", "cpu_time", "threads_max",
                                                       "counters", "latency",
-                                                      "netpoll_latency"}, ...]}, ...]}]}}
+                                                      "netpoll_latency", "max_rss",
+                                                      "rss_base", "gs_max",
+                                                      "gs_limit"}, ...]}, ...]}]}}
 
 ``processes[i]`` belongs to the i-th pyperf run of the case's benchmark, ``runs[j]`` to its j-th
 value.  A process may also have ``worker`` (the id of the worker job that measured it: the
@@ -21,7 +23,11 @@ when it took more values than asked, to measure long enough); files without them
 ``netpoll_latency`` its netpoll-latency histogram (a readiness's due time -> its goroutine
 running; empty unless the workload uses ``netwait``), both sparse: {bucket index: count} (buckets
 of gmpbench.runtime.stats).  Files written before ``netpoll_latency`` existed lack it: it reads as
-empty.  A worker writes the same format, one process per case of its job; the runner merges
+empty.  ``max_rss`` is the worker process's peak resident memory over the run and ``rss_base``
+its resident memory before the run's state was allocated (bytes); ``gs_max`` the most goroutines
+alive at once (the Go engine: those created, main included) and ``gs_limit`` the G table's rows
+(0 for the Go engine, which has no table).  Files written before them read as 0 (unknown).
+A worker writes the same format, one process per case of its job; the runner merges
 those files.
 """
 from __future__ import annotations
@@ -66,26 +72,43 @@ class RunFigures:
     counters: dict[str, int]
     latency: dict[int, int]           # runnable -> running: bucket -> count, non-zero only
     netpoll_latency: dict[int, int] = field(default_factory=dict)   # due -> running, likewise
+    # --- sizes (issue 16) --- 0: unknown (files written before them)
+    max_rss: int = 0                  # bytes: the process's peak RSS over the run
+    rss_base: int = 0                 # bytes: its RSS before the run
+    gs_max: int = 0                   # the most goroutines alive at once
+    gs_limit: int = 0                 # the G table's rows (port only)
+
+    MEMORY = ("max_rss", "rss_base", "gs_max", "gs_limit")      # their JSON keys
+
+    @property
+    def bytes_per_g(self) -> float | None:
+        """What each goroutine alive at the peak cost: the RSS the run added, per G."""
+        if not (self.max_rss and self.gs_max):
+            return None
+        return max(self.max_rss - self.rss_base, 0) / self.gs_max
 
     @classmethod
     def from_run(cls, result) -> RunFigures:
         """From a gmpbench.runtime.threads.RunResult."""
         return cls(float(result.wall_time), float(result.cpu_time), int(result.threads_max),
                    {k: int(v) for k, v in result.counters.items()},
-                   _sparse(result.latency), _sparse(result.netpoll_latency))
+                   _sparse(result.latency), _sparse(result.netpoll_latency),
+                   **{k: int(getattr(result, k)) for k in cls.MEMORY})
 
     def to_json(self) -> dict:
         return {"wall_time": self.wall_time, "cpu_time": self.cpu_time,
                 "threads_max": self.threads_max, "counters": self.counters,
                 "latency": _sparse_to_json(self.latency),
-                "netpoll_latency": _sparse_to_json(self.netpoll_latency)}
+                "netpoll_latency": _sparse_to_json(self.netpoll_latency),
+                **{k: getattr(self, k) for k in self.MEMORY}}
 
     @classmethod
     def from_json(cls, data: dict) -> RunFigures:
         return cls(float(data["wall_time"]), float(data["cpu_time"]), int(data["threads_max"]),
                    {k: int(v) for k, v in data["counters"].items()},
                    _sparse_from_json(data["latency"]),
-                   _sparse_from_json(data.get("netpoll_latency", {})))    # older files lack it
+                   _sparse_from_json(data.get("netpoll_latency", {})),    # older files lack it
+                   **{k: int(data.get(k, 0)) for k in cls.MEMORY})        # and these
 
 
 @dataclass

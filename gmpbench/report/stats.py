@@ -95,6 +95,10 @@ class CaseSummary:
     cpu_time: float                     # s, median over runs
     threads_max: int                    # most over runs
     counters: dict                      # median over runs
+    max_rss: int = 0                    # bytes, most over runs (0: unknown)
+    bytes_per_g: float | None = None    # median over runs (RunFigures.bytes_per_g)
+    gs_max: int = 0                     # most over runs
+    gs_limit: int = 0                   # the G table's rows (port), most over runs
 
     name = property(lambda self: self.case.name)
     workload = property(lambda self: self.case.workload)
@@ -119,6 +123,8 @@ class CaseSummary:
                 "time_per_op": self.time_per_op, "sched_latency": self.sched_latency,
                 "cpu_time": self.cpu_time, "counters": self.counters,
                 "netpoll_latency": self.netpoll_latency,
+                "max_rss": self.max_rss, "bytes_per_g": self.bytes_per_g,
+                "gs_max": self.gs_max, "gs_limit": self.gs_limit,
                 **({"go_version": self.case.go_version} if self.case.go_version else {})}
 
 
@@ -134,7 +140,17 @@ def summarize(case: Case) -> CaseSummary:
         cpu_time=median([run.cpu_time for run in runs]),
         threads_max=max(run.threads_max for run in runs),
         counters=median_counters(runs),
+        **memory_summary(runs),
     )
+
+
+def memory_summary(runs) -> dict:
+    """CaseSummary's memory figures: peaks over runs, bytes per G as a median."""
+    per_g = [run.bytes_per_g for run in runs if run.bytes_per_g is not None]
+    return {"max_rss": max(run.max_rss for run in runs),
+            "bytes_per_g": median(per_g) if per_g else None,
+            "gs_max": max(run.gs_max for run in runs),
+            "gs_limit": max(run.gs_limit for run in runs)}
 
 
 # --- two sets of values ----------------------------------------------------------------------

@@ -57,3 +57,14 @@ def count(value) -> str:
     if isinstance(value, float) and value != int(value):
         return f"{value:.1f}"
     return str(int(value))
+
+
+def size(value) -> str:
+    """Bytes in binary units: 512 B, 2.0 KiB, 359.4 MiB, 2.1 GiB."""
+    if _missing(value) or not value:
+        return NONE
+    for unit in ("B", "KiB", "MiB"):
+        if abs(value) < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -348,6 +349,30 @@ type runFigures struct {
 	Counters       map[string]int64 `json:"counters"`
 	Latency        [][3]float64     `json:"sched_latency_buckets"` // [lo s, hi s, count]
 	NetpollLatency map[string]int64 `json:"netpoll_latency"`
+	MaxRSS         int64            `json:"max_rss"`  // bytes: VmHWM over the run
+	RSSBase        int64            `json:"rss_base"` // bytes: VmRSS before it
+	GsMax          int64            `json:"gs_max"`   // Gs created, main included
+}
+
+// statusBytes reads a "kB" line of /proc/self/status (VmRSS, VmHWM) in bytes; 0 if unreadable.
+func statusBytes(key string) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, key+":") {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(line[len(key)+1:]), &kb)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// resetPeak starts a new VmHWM at the current RSS (Linux 4.0+), as the port's rss.py does.
+func resetPeak() {
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
 func threadCount() int {
@@ -363,6 +388,8 @@ func runOnce(warmup bool) runFigures {
 	nextGoid = 1 // main is goid 1
 	newRun()
 	main := newG(1, nil, nil)
+	resetPeak()
+	rssBase := statusBytes("VmRSS")
 	before := snap()
 	runStart = before.wall
 	runMain(main)
@@ -370,7 +397,8 @@ func runOnce(warmup bool) runFigures {
 	atomic.AddInt32(&runGen, 1)
 	main.flush()
 	fig := runFigures{Warmup: warmup, WallNs: after.wall - before.wall, CPUNs: after.cpu - before.cpu,
-		Threads: threadCount(), NetpollLatency: sparse(&netLat)}
+		Threads: threadCount(), NetpollLatency: sparse(&netLat),
+		MaxRSS: statusBytes("VmHWM"), RSSBase: rssBase, GsMax: created + 1}
 	fig.Counters = map[string]int64{
 		"gs_created": created + 1, "syscalls": syscalls, "gc_cycles": int64(after.gc - before.gc),
 		"threads_max": int64(fig.Threads)}
