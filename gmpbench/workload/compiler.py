@@ -70,7 +70,6 @@ class _Compiler:
         }
 
     def program(self) -> Program:
-        bound = goroutine_bound(self.wl, self.params)
         functions = self.wl.all_functions()
         entries: dict[str, int] = {}
         for func_id, func in enumerate(functions):
@@ -80,6 +79,7 @@ class _Compiler:
             self.emit(ops.RET, line=func.line, text="return")
         for pc, name in self.fixups:
             self.code[pc][1] = entries[name]
+        bound = goroutine_bound(self.wl, self.params)     # after the code: values are checked
         return Program(
             name=self.wl.name,
             code=np.array(self.code, dtype=np.int64).reshape(-1, ops.CODE_WORDS),
