@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strings"
 	"sync"
@@ -388,6 +389,10 @@ func runOnce(warmup bool) runFigures {
 	nextGoid = 1 // main is goid 1
 	newRun()
 	main := newG(1, nil, nil)
+	// The runs before left goroutine stacks in the heap: return them to the OS, so that this
+	// run's peak RSS is its own (outside the timed part).
+	runtime.GC()
+	debug.FreeOSMemory()
 	resetPeak()
 	rssBase := statusBytes("VmRSS")
 	before := snap()
