@@ -144,3 +144,13 @@ def test_netwait_past_the_hard_limit_names_it(core):
     out = _limited(200, 200, 500)
     assert out.stdout.startswith("nofile fatal error: too many open files"), out.stderr
     assert "RLIMIT_NOFILE is 200 (hard limit 200)" in out.stdout
+
+
+def test_a_bound_larger_than_memory_gets_the_table_memory_allows(core, tmp_path):
+    """A bound counts every G created; one after another they need few rows."""
+    from gmpbench.runtime.state import gs_that_fit
+    _, prog, _ = compile_text(tmp_path, NESTED, n=3)
+    prog.max_gs = 10 ** 12                  # as `repeat: 10**12` around a `go:` would give
+    assert gs_that_fit(prog) < 10 ** 12
+    r = run_program(prog, 1, BASE, timeout=60.0)
+    assert r.counters["gs_created"] == 65 and r.gs_limit == gs_that_fit(prog)

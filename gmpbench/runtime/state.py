@@ -4,6 +4,7 @@ tables for the Python side (dumps, results)."""
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
@@ -62,6 +63,16 @@ def _dist_rows(dists: np.ndarray) -> np.ndarray:
 def uses(program, op: int) -> bool:
     """Whether the program has an instruction op (a region only it needs is sized for it)."""
     return bool((np.asarray(program.code).reshape(-1, L.CODE_WORDS)[:, 0] == op).any())
+
+
+def gs_that_fit(program) -> int:
+    """G table rows whose per-G regions (G row, frame stack, heap entries) would fill half
+    this machine's memory: a program that creates more Gs one after another (a bound counts
+    every G created) still gets a table the kernel lets it map, and no run could hold more
+    live anyway."""
+    heaps = L.HEAP_WORDS * (uses(program, ops.SLEEP) + uses(program, ops.NETWAIT))
+    per_g = 8 * (L.GSTRIDE + max(1, int(program.max_depth)) + heaps)
+    return max(1, os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2 // per_g)
 
 
 def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: int,

@@ -27,7 +27,7 @@ from . import layout as L
 from .clock import ticks_to_ns_py
 from .policy import K_SYSMON
 from .rss import current_rss, peak_rss, reset_peak
-from .state import new_state, rows, steps_per_ns, table, uses
+from .state import gs_that_fit, new_state, rows, steps_per_ns, table, uses
 from .histogram import NBUCKETS
 from .trace import collect
 
@@ -273,9 +273,11 @@ def run_program(program, procs: int, knobs: np.ndarray, *, timeout: float = 120.
     """Run a compiled workload once at GOMAXPROCS=procs under a policy's knobs.  trace=True
     records an execution trace (RunResult.trace) of at most trace_max events per M.
     steps_per_ns: `work`'s rate (default: the machine's calibration, work.steps_per_ns).
-    max_gs: the G table's rows (default: the program's, Program.max_gs)."""
-    run = _Run(program, procs, knobs, timeout, max_threads,
-               program.max_gs if max_gs is None else max_gs,
+    max_gs: the G table's rows (default: the program's, Program.max_gs, as far as memory goes).
+    """
+    if max_gs is None:
+        max_gs = min(program.max_gs, gs_that_fit(program))
+    run = _Run(program, procs, knobs, timeout, max_threads, max_gs,
                program.seed if seed is None else seed, schedtrace, out or sys.stdout,
                trace_max if trace else 0, steps_per_ns)
     return run.run()
