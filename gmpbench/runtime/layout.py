@@ -145,7 +145,7 @@ UNLOCK_CHAN, UNLOCK_GROUP, UNLOCK_MUTEX, UNLOCK_CHILDREN, UNLOCK_TIMER, UNLOCK_N
     range(1, 7)
 
 # ---- P: a processor (table allp[pid]; its ring buffer is runq[pid]) ----------------------------
-Pidle, Prunning, Psyscall, Pgcstop, Pdead = 0, 1, 2, 3, 4
+Pidle, Prunning, Psyscall, Pgcstop, Pdead = 0, 1, 2, 3, 4   # Pgcstop, Pdead: stop-the-world
 _P = Table("P", "P_")
 P_ID = _P.word()
 P_STATUS = _P.word()       # atomic: Prunning by owner; Psyscall->Prunning/Pidle by CAS (retake)
