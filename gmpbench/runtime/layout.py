@@ -325,7 +325,8 @@ ST_TRACE_N = STSTRIDE - 2
 ST_TRACE_DROPPED = STSTRIDE - 1
 
 # ---- execution trace (trace.py) -----------------------------------------------------------------
-TRACE_WORDS = 4      # per event: cputicks, kind | arg << 8, goid, P id
+TR_TICKS, TR_KINDARG, TR_GOID, TR_P = range(4)   # an event: cputicks, kind | arg << 8, goid, P
+TRACE_WORDS = 4
 TRACE_MAX = 65536    # default events per M
 TRACE_MS_MAX = 256   # Ms (rows 0..255) with a buffer; later Ms only count drops
 
