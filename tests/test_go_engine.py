@@ -21,13 +21,14 @@ from gmpbench.engines.golang import build as gobuild
 from gmpbench.engines.golang.run import _bucket_of, measure_go
 from gmpbench.engines.golang.translate import TRANSLATED, translate
 from gmpbench.report import read_results, render_report
+from gmpbench.runtime.histogram import bucket_bounds
 from gmpbench.runtime.policy import PRESETS
-from gmpbench.runtime.stats import bucket_bounds
 from gmpbench.runtime.threads import RunError
 from gmpbench.workload import load_workload
 from gmpbench.workload.loader import STATEMENTS
 
-ROOT = Path(__file__).resolve().parents[1]
+from util import ROOT, run_cli
+
 WORKLOADS = ROOT / "workloads"
 
 # every shipped workload at a tiny size
@@ -89,9 +90,7 @@ def write(tmp_path, text, name="w.yaml") -> Path:
     return path
 
 
-def gmpbench(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "gmpbench", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=env, check=False)
+gmpbench = run_cli
 
 
 def test_every_statement_has_a_translation():

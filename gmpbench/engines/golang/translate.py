@@ -11,7 +11,7 @@ seeded from the workload's seed and the goroutine's id).
 """
 from __future__ import annotations
 
-from ...runtime.stats import MAX_BITS, NBUCKETS, SUB, SUB_BITS
+from ...runtime.histogram import MAX_BITS, NBUCKETS, SUB, SUB_BITS
 from ...workload import ops
 from ...workload.loader import STATEMENTS, check_case
 from ...workload.schema import Stmt, Workload, WorkloadError, in_file, parse_bool, parse_count
