@@ -17,8 +17,11 @@ measured and cached; each case's Go program (policy ``go``) is built on the node
 compiled travels between machines.
 
 Cancelling (``cancel_run``, which the client runs on every worker when the user presses Ctrl-C):
-the running cases of that run stop at once -- their worker process gets SIGINT, as it would
-from a terminal -- and cases of that run not started yet never start.
+the running cases of that run stop at once -- their worker process and its children (a Go
+program) are terminated; the case is discarded anyway -- and cases of that run not started yet
+never start.  The workers of ``local:N`` share the user's terminal, whose Ctrl-C reaches them
+too: they ignore SIGINT (IgnoreSigint), and so do their worker processes, which inherit it; the
+client stops them.
 """
 from __future__ import annotations
 
@@ -31,6 +34,9 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+import psutil
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from .runner import Runner, Settings, WorkerFailed
 
@@ -68,9 +74,34 @@ def cancel_run(run_id: str) -> int:
         runners = list(_active.get(run_id, ()))
     for runner in runners:
         worker = runner.worker
-        if worker is not None and worker.proc.poll() is None:
-            worker.proc.send_signal(signal.SIGINT)      # the job stops its threads, exits 130
+        if worker is not None:
+            terminate_tree(worker.proc.pid)
     return len(runners)
+
+
+def terminate_tree(pid: int) -> None:
+    """SIGTERM to a process and its descendants (a job's worker process, its Go program)."""
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for proc in tree:
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+
+
+class IgnoreSigint(WorkerPlugin):
+    """local:N: the worker ignores SIGINT (the terminal's Ctrl-C is the client's to handle).
+    Dask runs ``setup`` on the worker's event loop, in its main thread, where signal handlers
+    are set -- also on a worker restarted after a loss."""
+
+    name = "gmpbench-ignore-sigint"
+
+    def setup(self, worker) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager
