@@ -203,3 +203,13 @@ def test_results_carry_host_metadata_through_the_file(sweeps, tmp_path):
     data = json.loads((tmp_path / "again.json").read_text())
     assert set(data["gmpbench"]["cases"][0]["host"]) == {
         "node", "hostname", "cpu_model", "cores", "kernel", "go_version", "work_steps_per_ns"}
+
+
+def test_cases_run_without_the_nannys_environment(monkeypatch):
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ and friends for its worker: a node takes out
+    those it set before starting a case's processes (a user's own values stay)."""
+    from gmpbench.bench.node import drop_nanny_environment
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    assert "MALLOC_TRIM_THRESHOLD_" in drop_nanny_environment()
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ and os.environ["OMP_NUM_THREADS"] == "4"

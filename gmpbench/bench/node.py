@@ -149,13 +149,30 @@ def host_metadata(label: str) -> dict:
             "work_steps_per_ns": steps_per_ns()}
 
 
+def drop_nanny_environment() -> list[str]:
+    """Dask's nanny sets variables (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS, ...) in the
+    environment of its worker, which the case's worker processes would inherit: take out those
+    it set, so that a case runs in the environment the node's worker was started with, as on
+    one machine.  Returns the names taken out."""
+    import dask
+    dropped = []
+    for key, value in (dask.config.get("distributed.nanny.pre-spawn-environ", None) or
+                       {}).items():
+        if os.environ.get(key) == str(value):
+            del os.environ[key]
+            dropped.append(key)
+    return dropped
+
+
 def prepare_node(label: str) -> dict:
-    """Once per worker process: the core in the numba cache (compiled here when cold) and the
-    ``work`` calibration (measured here when this machine has none).  {"host", "seconds"}."""
+    """Once per worker process: the environment of the case's processes (no nanny settings),
+    the core in the numba cache (compiled here when cold) and the ``work`` calibration
+    (measured here when this machine has none).  {"host", "seconds"}."""
     global _prepared
     with _lock:
         if _prepared is None:
             from .measure import ensure_core
+            drop_nanny_environment()
             with machine_lock():
                 start = time.monotonic()
                 ensure_core()
