@@ -213,3 +213,23 @@ def test_cases_run_without_the_nannys_environment(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
     assert "MALLOC_TRIM_THRESHOLD_" in drop_nanny_environment()
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ and os.environ["OMP_NUM_THREADS"] == "4"
+
+
+def test_progress_line_and_losses_from_the_nodes_events():
+    """Nodes announce each start; the progress line counts done/running/queued and names the
+    nodes, and a case that starts a second time lost its first node."""
+    from gmpbench.bench.cases import load_groups
+    from gmpbench.bench.cluster import ClusterRunner
+    from gmpbench.bench.runner import settings_for
+    groups = load_groups([PING_PONG], ["baseline"], "1,2", ["rounds=100,200"])
+    runner = ClusterRunner(None, "local:2", groups, settings_for("fast"), "core")
+    keys = [f"k{i}" for i in range(4)]
+    runner.names = dict(zip(keys, (g.name for g in groups)))
+    for key, node in (("k0", "a"), ("k1", "b"), ("k0", "b")):
+        runner.events.put((0.0, {"event": "start", "key": key, "node": node}))
+    runner._read_events()
+    (lost,) = runner.results.info["cluster"]["lost"]
+    assert lost == {"case": groups[0].name, "node": "a", "rerun_on": "b"}
+    runner.finished.add("k1")
+    assert runner.progress_text(3) == (f"cases: 1/4 done, 1 running, 2 queued  |  "
+                                       f"{groups[0].name} on b")
