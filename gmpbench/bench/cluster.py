@@ -79,10 +79,10 @@ def start_local(n: int):
     processes of their own; no dashboard, no memory limit (a case's memory is its worker
     processes')."""
     from distributed import LocalCluster
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)   # gmpbench reports losses
     return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                         resources={NODE_RESOURCE: 1}, dashboard_address=None, memory_limit=0,
-                        silence_logs=logging.ERROR)
+                        silence_logs=logging.CRITICAL)
 
 
 def connect(text: str):
