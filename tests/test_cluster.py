@@ -231,5 +231,4 @@ def test_progress_line_and_losses_from_the_nodes_events():
     (lost,) = runner.results.info["cluster"]["lost"]
     assert lost == {"case": groups[0].name, "node": "a", "rerun_on": "b"}
     runner.finished.add("k1")
-    assert runner.progress_text(3) == (f"cases: 1/4 done, 1 running, 2 queued  |  "
-                                       f"{groups[0].name} on b")
+    assert runner.progress_text(3) == f"cases: 1/4 done, 1 running, 2 queued | b: {groups[0].name}"

@@ -252,7 +252,7 @@ class ClusterRunner(Runner):
         done = len(self.finished)
         text = (f"cases: {done}/{len(self.groups)} done, {len(running)} running, "
                 f"{max(left - len(running), 0)} queued")
-        return text + "".join(f"  |  {name} on {node}" for name, node in running)
+        return text + "".join(f" | {node}: {name}" for name, node in running)
 
     # finished cases
 

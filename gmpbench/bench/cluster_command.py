@@ -21,8 +21,10 @@ class ClusterProgress:
         self.address = address
 
     def __call__(self, text: str | None) -> None:
+        import shutil
         line = "" if text is None else f"[{self.address}] {text}"
-        sys.stderr.write("\r\033[K" + line)
+        width = shutil.get_terminal_size().columns - 1     # one line, or \r cannot rewrite it
+        sys.stderr.write("\r\033[K" + (line if len(line) <= width else line[:width - 1] + "…"))
         sys.stderr.flush()
 
 
