@@ -232,3 +232,14 @@ def test_progress_line_and_losses_from_the_nodes_events():
     assert lost == {"case": groups[0].name, "node": "a", "rerun_on": "b"}
     runner.finished.add("k1")
     assert runner.progress_text(3) == f"cases: 1/4 done, 1 running, 2 queued | b: {groups[0].name}"
+
+
+def test_a_failing_case_fails_as_on_one_machine(tmp_path):
+    wl = tmp_path / "stuck.yaml"
+    wl.write_text("name: stuck\nchannels: {never: 0}\nmain:\n  - recv: never\n")
+    out = gmpbench("run", wl, "--procs", "1", "-p", "1", "-n", "2", "-w", "0", "--cluster",
+                   "local:1", "-o", tmp_path / "r.json", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "all goroutines are asleep - deadlock!" in out.stderr
+    assert f"recv: never  ({wl}:4)" in out.stderr
+    assert not (tmp_path / "r.json").exists()
