@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from . import units
 from ..engines import GO_POLICY
-from .hosts import machine_warnings, node_of, nodes_differ
 from .results import Results, ResultsError, pair_cases
 from .stats import (
     ALPHA,
@@ -27,6 +26,7 @@ from .stats import (
     geometric_mean,
     summarize,
 )
+from .hosts import machine_warnings, node_of, nodes_differ   # after stats: hosts imports results
 
 # the netpoller's counters, together: calls and their split, Gs delivered and by whom, waits
 NETPOLL_COUNTERS = ("netpoll_calls", "netpoll_nonblocking_calls", "netpoll_blocking_calls",
