@@ -26,7 +26,7 @@ from .stats import (
     geometric_mean,
     summarize,
 )
-from .hosts import machine_warnings, node_of, nodes_differ   # after stats: hosts imports results
+from .hosts import machine_warnings, node_of, nodes_differ
 
 # the netpoller's counters, together: calls and their split, Gs delivered and by whom, waits
 NETPOLL_COUNTERS = ("netpoll_calls", "netpoll_nonblocking_calls", "netpoll_blocking_calls",
