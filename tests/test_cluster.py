@@ -243,3 +243,22 @@ def test_a_failing_case_fails_as_on_one_machine(tmp_path):
     assert "all goroutines are asleep - deadlock!" in out.stderr
     assert f"recv: never  ({wl}:4)" in out.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_restarted_worker_terminates_the_orphans_of_its_dead_predecessor(tmp_path):
+    """reap_orphans (run when a worker starts) terminates processes marked with a dead
+    worker's pid, and leaves those of a live worker alone."""
+    from gmpbench.bench.node import ORPHAN_MARK, reap_orphans
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    sleep = [sys.executable, "-c", "import time; time.sleep(120)"]
+    orphan = subprocess.Popen(sleep, env=dict(os.environ, **{ORPHAN_MARK: str(dead.pid)}))
+    alive = subprocess.Popen(sleep, env=dict(os.environ, **{ORPHAN_MARK: str(os.getpid())}))
+    try:
+        assert orphan.pid in reap_orphans()
+        assert orphan.wait(10) == -signal.SIGTERM
+        assert alive.poll() is None
+    finally:
+        for proc in (orphan, alive):
+            proc.kill()
+            proc.wait()

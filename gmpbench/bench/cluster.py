@@ -97,9 +97,8 @@ def connect(text: str):
         raise UsageError(f"--cluster {text}: cannot reach a Dask scheduler there ({err}); "
                          f"start one with `dask scheduler` (docs/cluster.md)") from None
     try:
-        if cluster is not None:
-            from .node import IgnoreSigint
-            client.register_plugin(IgnoreSigint())
+        from .node import NodeSetup
+        client.register_plugin(NodeSetup(local=cluster is not None))
         check_nodes(client, text, local=cluster is not None)
     except BaseException:
         close(client, cluster)

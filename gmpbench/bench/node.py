@@ -20,8 +20,14 @@ Cancelling (``cancel_run``, which the client runs on every worker when the user 
 the running cases of that run stop at once -- their worker process and its children (a Go
 program) are terminated; the case is discarded anyway -- and cases of that run not started yet
 never start.  The workers of ``local:N`` share the user's terminal, whose Ctrl-C reaches them
-too: they ignore SIGINT (IgnoreSigint), and so do their worker processes, which inherit it; the
+too: they ignore SIGINT (NodeSetup), and so do their worker processes, which inherit it; the
 client stops them.
+
+A worker process that dies while its case runs (killed, out of memory) leaves that case's
+worker process running to the end of its job: its nanny restarts the worker, and the restarted
+worker first terminates such orphans (``reap_orphans``), so that the machine is quiet again
+before it takes a case.  Each worker marks the processes it starts with its pid in the
+environment (ORPHAN_MARK); an orphan is a process whose mark names a dead process.
 """
 from __future__ import annotations
 
@@ -41,6 +47,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from .runner import Runner, Settings, WorkerFailed
 
 EXIT_CANCELLED = 130
+ORPHAN_MARK = "GMPBENCH_NODE_WORKER"        # in a case's processes: the pid of their worker
 
 _lock = threading.Lock()
 _prepared: dict | None = None              # this worker process's preparation: host, seconds
@@ -93,15 +100,38 @@ def terminate_tree(pid: int) -> None:
             pass
 
 
-class IgnoreSigint(WorkerPlugin):
-    """local:N: the worker ignores SIGINT (the terminal's Ctrl-C is the client's to handle).
-    Dask runs ``setup`` on the worker's event loop, in its main thread, where signal handlers
-    are set -- also on a worker restarted after a loss."""
+def reap_orphans() -> list[int]:
+    """Terminate the processes (and their children) left running by a worker of this machine
+    that died: those whose ORPHAN_MARK names a process that no longer exists.  Their pids."""
+    reaped = []
+    for proc in psutil.process_iter():
+        try:
+            owner = proc.environ().get(ORPHAN_MARK)
+        except (psutil.Error, OSError):     # gone, or another user's
+            continue
+        if owner and owner.isdigit() and not psutil.pid_exists(int(owner)):
+            terminate_tree(proc.pid)
+            reaped.append(proc.pid)
+    return reaped
 
-    name = "gmpbench-ignore-sigint"
+
+class NodeSetup(WorkerPlugin):
+    """Run on every worker when it starts (and on the workers already there), restarted ones
+    included: the orphans of a dead predecessor terminated, the worker's pid marked in the
+    environment its case processes inherit, and on local:N SIGINT ignored (the terminal's
+    Ctrl-C is the client's to handle).  Dask runs ``setup`` on the worker's event loop, in its
+    main thread, where signal handlers are set."""
+
+    name = "gmpbench-node-setup"
+
+    def __init__(self, local: bool):
+        self.local = local
 
     def setup(self, worker) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        reap_orphans()
+        os.environ[ORPHAN_MARK] = str(os.getpid())
+        if self.local:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager
