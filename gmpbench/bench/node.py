@@ -213,10 +213,11 @@ def prepare_node(label: str) -> dict:
 
 def node_label(worker) -> str:
     """The node's name in progress lines and reports: its hostname, with the Dask worker's name
-    when that is not its address (the workers of local:N share one hostname)."""
+    when that is neither its address nor the hostname (the workers of local:N share one
+    hostname)."""
     host = platform.node()
     name = str(worker.name)
-    return host if name == worker.address else f"{host}#{name}"
+    return host if name in (worker.address, host) else f"{host}#{name}"
 
 
 # --- the case --------------------------------------------------------------------------------
