@@ -22,7 +22,8 @@ when it took more values than asked, to measure long enough); files without them
 running; empty unless the workload uses ``netwait``), both sparse: {bucket index: count} (buckets
 of gmpbench.runtime.stats).  Files written before ``netpoll_latency`` existed lack it: it reads as
 empty.  A worker writes the same format, one process per case of its job; the runner merges
-those files.
+those files.  A case run on a cluster (``run --cluster``) also has ``host``: its node's host
+metadata (gmpbench.report.hosts).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ import numpy as np
 FORMAT = 1
 UNIT = "second"
 MIN_VALUE = 1e-9          # pyperf values must be > 0
-OPTIONAL_CASE_FIELDS = ("go_version", "processes")   # absent from files that predate them
+OPTIONAL_CASE_FIELDS = ("go_version", "host", "processes")   # absent from older files
 
 
 class ResultsError(ValueError):
@@ -129,6 +130,7 @@ class Case:
     knobs: dict[str, int]
     ops: int | None
     go_version: str | None = None    # policy "go": the Go runtime that ran it
+    host: dict | None = None         # --cluster: the node that ran it (report.hosts)
     processes: list[Process] = field(default_factory=list)
 
     @property
@@ -181,7 +183,8 @@ class Case:
         return {"name": self.name, "workload": self.workload, "source": self.source,
                 "workload_hash": self.workload_hash, "params": self.params,
                 "procs": self.procs, "policy": self.policy, "knobs": self.knobs, "ops": self.ops,
-                **({"go_version": self.go_version} if self.go_version else {})}
+                **({"go_version": self.go_version} if self.go_version else {}),
+                **({"host": self.host} if self.host else {})}
 
     def empty_copy(self) -> Case:
         return Case(**self.info_json())
@@ -282,6 +285,11 @@ def read_results(path) -> Results:
             from None
 
 
+def loads_results(text: str) -> Results:
+    """A results file's text (as a worker or a cluster node hands it over) as Results."""
+    return _from_json(json.loads(text), text)
+
+
 def _from_json(data, text: str) -> Results:
     import pyperf
     if not isinstance(data, dict) or "gmpbench" not in data:
@@ -294,7 +302,8 @@ def _from_json(data, text: str) -> Results:
     results = Results(ours["core_hash"], info=ours.get("info", {}))
     for entry in ours["cases"]:
         case = Case(**{k: entry[k] for k in Case.__dataclass_fields__
-                       if k not in OPTIONAL_CASE_FIELDS}, go_version=entry.get("go_version"))
+                       if k not in OPTIONAL_CASE_FIELDS}, go_version=entry.get("go_version"),
+                    host=entry.get("host"))
         pyperf_runs = suite.get_benchmark(case.name).get_runs()
         if len(pyperf_runs) != len(entry["processes"]):
             raise ResultsError(f"case {case.name}: {len(pyperf_runs)} pyperf runs but "

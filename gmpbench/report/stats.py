@@ -119,7 +119,8 @@ class CaseSummary:
                 "time_per_op": self.time_per_op, "sched_latency": self.sched_latency,
                 "cpu_time": self.cpu_time, "counters": self.counters,
                 "netpoll_latency": self.netpoll_latency,
-                **({"go_version": self.case.go_version} if self.case.go_version else {})}
+                **({"go_version": self.case.go_version} if self.case.go_version else {}),
+                **({"host": self.case.host} if self.case.host else {})}
 
 
 def summarize(case: Case) -> CaseSummary:
