@@ -24,11 +24,14 @@ from .layout import (
     S_STEPS_PER_NS,
 )
 from .lock import nanotime
-from .mem import Sarr, boolean, codex, core, distx, f64, gx, i64, knob, stkx
+from .layout import S_NPROCS, S_WORLDSEMA  # issue 13
+from .mem import Sarr, boolean, codex, core, distx, f64, gx, i64, knob, stkx, void
 from .netpoll import netwait_finish, netwait_start
 from .policy import K_ASYNC_PREEMPT
 from .proc import newproc, stopping
 from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
+from .lockosthread import lockOSThread, unlockOSThread
+from .stw import stop_the_world
 from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
 from .timers import timesleep
 from .work import spin
@@ -133,7 +136,21 @@ def may_block(S, mid, gp, op, a):
         return wait_children(S, mid, gp)
     if op == ops.WAIT_GROUP:
         return group_wait(S, mid, gp, a)
+    if op == ops.WORLDSEMA:
+        return mutex_lock(S, mid, gp, S[S_WORLDSEMA])   # semacquire(&worldsema)
     return mutex_lock(S, mid, gp, a)
+
+
+@core(void(Sarr, i64, i64, i64, i64))
+def run_stw(S, mid, g, op, a):
+    """`stw: D` and `setprocs: N` (runtime.GOMAXPROCS), with worldsema held: stop the world,
+    hold it / procresize, start it, release worldsema.  GOMAXPROCS(n) with n the current
+    gomaxprocs changes nothing and stops nothing."""
+    if op == ops.STW:
+        stop_the_world(S, mid, sample(S, g, a), 0)
+    elif a != S[S_NPROCS]:
+        stop_the_world(S, mid, 0, a)
+    mutex_unlock(S, mid, S[S_WORLDSEMA])
 
 
 @core(i64(Sarr, i64, i64))
@@ -153,7 +170,7 @@ def run_g(S, mid, gp):
         op = S[ins]
         a = S[ins + 1]
         if op == ops.SEND or op == ops.RECV or op == ops.WAIT_CHILDREN or \
-                op == ops.WAIT_GROUP or op == ops.LOCK:
+                op == ops.WAIT_GROUP or op == ops.LOCK or op == ops.WORLDSEMA:
             pc += 1
             if may_block(S, mid, gp, op, a):
                 S[g + G_PC] = pc                # gopark: resumes after the statement
@@ -242,5 +259,14 @@ def run_g(S, mid, gp):
                 timesleep(S, mid, gp, ns)
                 S[g + G_PC] = pc
                 return WHY_PARK
+        elif op == ops.STW or op == ops.SETPROCS:
+            run_stw(S, mid, g, op, a)
+            pc += 1
+        elif op == ops.LOCKTHREAD:
+            lockOSThread(S, mid, gp)
+            pc += 1
+        elif op == ops.UNLOCKTHREAD:
+            unlockOSThread(S, mid, gp)
+            pc += 1
         else:
             raise RuntimeError("run_g: statement not supported by this core yet")

@@ -40,6 +40,8 @@ G_PDRG = 19        # atomic: its connection's pollDesc.rg -- 0, PD_READY, PD_WAI
 G_CONNFD = 20      # owner: the eventfd of its connection (0: none yet); the connection id is gp
 G_NETDUE = 21      # owner: when the pending readiness is due (ns, nanotime)
 G_NETSTATE = 22    # owner: 1 while a `netwait` waits for readiness
+# --- STW / procresize / locked Ms (issue 13) ---
+G_LOCKEDM = 23     # the M this G is locked to (0 none); set and cleared by the G itself (lockthread)
 GSTRIDE = 24
 
 WAIT_NONE, WAIT_CHANSEND, WAIT_CHANRECV, WAIT_CHILDREN, WAIT_GROUP, WAIT_MUTEX, WAIT_SLEEP, \
@@ -61,6 +63,10 @@ M_WAITLOCKOBJ = 10  # owner: which object's lock
 M_STARTED = 11     # atomic: the thread entered mstart (1) / left it (2)
 M_SCRATCH = 12     # owner: 2 words of buffer for the M's own syscalls (eventfd, epoll_ctl)
 M_PARK = 16        # futex note: stopm sleeps here, startm wakes (own cache line)
+# --- STW / procresize / locked Ms (issue 13) ---
+M_LOCKEDG = 7      # owner: the G locked to this M (0 none); read by startlockedm's caller via G_LOCKEDM
+M_LOCKEDEXT = 14   # owner: lockthread nesting count of that G (Go 1.10's m.lockedExt)
+M_EXITED = 15      # owner: 1 once the M left mstart through mexit (a locked G exited on it)
 MSTRIDE = 24
 
 UNLOCK_NONE, UNLOCK_CHAN, UNLOCK_GROUP, UNLOCK_MUTEX, UNLOCK_CHILDREN, UNLOCK_TIMER, UNLOCK_NETPOLL = \
@@ -146,6 +152,15 @@ S_NETSCRATCH = 139   # 2 words: the network emulator's syscall buffer
 S_NETLOCK = 152      # lock of the network emulator's heap of due readiness -- next word under it
 S_NETHEAPN = 153
 S_NETNOTE = 160      # futex word (sequence): bumped when the earliest due readiness changes
+# --- STW / procresize / locked Ms (issue 13) ---
+S_GCWAITING = 168    # atomic: a stop-the-world is in progress (sched.gcwaiting); set/cleared under sched.lock
+S_STOPWAIT = 169     # sched lock: Ps the stopper still waits for (sched.stopwait)
+S_MAXPROCS = 170     # rows of allp/runq allocated: the largest gomaxprocs of the run (read-only)
+S_WORLDSEMA = 171    # the mutex row (H_MUTEXES) that stands for worldsema (read-only)
+S_NMFREED = 172      # sched lock: Ms that exited (mexit); mcount() = S_MCOUNT - S_NMFREED
+S_GCENTRY = 173      # entry pc + 1 of the gc: section's system goroutine (0: none; read-only)
+S_STOPNOTE = 176     # futex note: the stopper sleeps here until the last P stops (own cache line)
+H_STWLAT = 221       # 2 * stats.NBUCKETS: time-to-safepoint, then pause (written by the worldsema holder)
 
 # Header: base offsets of the tables (constant during a run).
 H_ALLP = 200         # PSTRIDE words per P
@@ -228,7 +243,14 @@ EXTRA_COUNTERS = ("netpoll_blocking_calls", "cpu_ns", "netpoll_gs_nonblocking",
  ST_NETPOLL_GS_SYSMON, ST_NETWAITS, ST_NETWAIT_EARLY, ST_DIRECT_HANDOFFS,
  ST_EAGER_WAKEUPS) = range(
     len(COUNTERS), len(COUNTERS) + len(EXTRA_COUNTERS))
-STSTRIDE = 40
+# --- STW / procresize / locked Ms (issue 13) ---
+# counters of the later mechanisms (README, "Reading results"): in every port result
+LATER_COUNTERS = ("stw_pauses", "stw_preemptions", "procresizes", "lockedm_handoffs",
+                  "threads_exited")
+(ST_STW_PAUSES, ST_STW_PREEMPTIONS, ST_PROCRESIZES, ST_LOCKEDM_HANDOFFS,
+ ST_THREADS_EXITED) = range(len(COUNTERS) + len(EXTRA_COUNTERS),
+                            len(COUNTERS) + len(EXTRA_COUNTERS) + len(LATER_COUNTERS))
+STSTRIDE = 48
 # unnamed slots at the end of the row (not results): the M's trace events written and dropped
 ST_TRACE_N = STSTRIDE - 2
 ST_TRACE_DROPPED = STSTRIDE - 1
@@ -243,4 +265,4 @@ PD_READY = -1      # pollDesc.rg: readiness arrived and nobody consumed it
 PD_WAIT = -2       # pollDesc.rg: a G is about to park on it
 EVENTS_MAX = 128   # epoll events per netpoll call
 EVENTS_WORDS = EVENTS_MAX * 12 // 8  # epoll_event is 12 packed bytes
-assert len(COUNTERS) + len(EXTRA_COUNTERS) <= ST_TRACE_N, "mstats rows too short"
+assert len(COUNTERS) + len(EXTRA_COUNTERS) + len(LATER_COUNTERS) <= ST_TRACE_N, "mstats rows too short"

@@ -62,6 +62,8 @@ class RunResult:
     trace: np.ndarray | None = None      # with trace=True: trace.TRACE_DTYPE events, by time
     trace_dropped: int = 0               # events lost to full buffers
     steps_per_ns: float = 0.0            # `work`'s rate: xorshift64 steps per ns of `work: D`
+    safepoint_latency: np.ndarray | None = None   # histogram: stop requested -> every P stopped, ns
+    stw_pause: np.ndarray | None = None           # histogram: world stopped -> started again, ns
 
 
 def _core():
@@ -188,6 +190,9 @@ class _Run:
         counters["threads_max"] = int(sc[L.S_THREADS_MAX])
         for i, name in enumerate(L.EXTRA_COUNTERS):
             counters[name] = int(st[len(L.COUNTERS) + i])
+        for i, name in enumerate(L.LATER_COUNTERS):
+            counters[name] = int(st[len(L.COUNTERS) + len(L.EXTRA_COUNTERS) + i])
+        stw = table(S, L.H_STWLAT, NBUCKETS, 0), table(S, L.H_STWLAT, NBUCKETS, 1)
         q = sc[L.S_TSC_PER_NS_Q20] / float(1 << 20)
         trace, dropped = collect(S) if sc[L.S_TRACE] else (None, 0)
         return RunResult(
@@ -202,6 +207,8 @@ class _Run:
             trace=trace,
             trace_dropped=dropped,
             steps_per_ns=steps_per_ns(S),
+            safepoint_latency=stw[0].copy(),
+            stw_pause=stw[1].copy(),
         )
 
     def _error(self, code, timeout_dump) -> RunError:
@@ -293,7 +300,7 @@ def schedtrace_line(S, elapsed: float) -> str:
         p = table(S, L.H_ALLP, L.PSTRIDE, pid)
         runqs.append(str(max(int(p[L.P_RUNQTAIL] - p[L.P_RUNQHEAD]), 0)))   # Go: tail - head
     return (f"SCHED {int(elapsed * 1000)}ms: gomaxprocs={nprocs} idleprocs={int(sc[L.S_NPIDLE])} "
-            f"threads={int(sc[L.S_MCOUNT])} spinningthreads={int(sc[L.S_NMSPINNING])} "
+            f"threads={int(sc[L.S_MCOUNT] - sc[L.S_NMFREED])} spinningthreads={int(sc[L.S_NMSPINNING])} "
             f"idlethreads={int(sc[L.S_NMIDLE])} runqueue={int(sc[L.S_RUNQSIZE])} "
             f"[{' '.join(runqs)}]")
 

@@ -47,6 +47,12 @@ var (
 	// atomic: counters summed from the Gs as they exit (see (*G).flush)
 	created, syscalls, netwaits int64
 	netLat                      [histBuckets]int64 // atomic: readiness due -> G running, ns
+
+	// issue 13: stop-the-world and GOMAXPROCS (see stw, gc, setprocs)
+	runProcs                          int                 // -procs: every run starts with it
+	stwCalls, gcCalls, procresizes    int64               // atomic
+	stwLat                            [histBuckets]int64  // atomic: ReadMemStats call, ns
+	usesSTW                           bool                // the workload stops the world
 )
 
 const goidBatch = 16
@@ -348,6 +354,8 @@ type runFigures struct {
 	Counters       map[string]int64 `json:"counters"`
 	Latency        [][3]float64     `json:"sched_latency_buckets"` // [lo s, hi s, count]
 	NetpollLatency map[string]int64 `json:"netpoll_latency"`
+	SafepointLatency map[string]int64 `json:"safepoint_latency,omitempty"`
+	STWPause         map[string]int64 `json:"stw_pause,omitempty"`
 }
 
 func threadCount() int {
@@ -358,7 +366,61 @@ func threadCount() int {
 	return len(ents)
 }
 
+// ---- stop-the-world, GOMAXPROCS (issue 13) -------------------------------------------------------
+
+// stw is `stw: D`. Go has no public call that stops the world for a given time; ReadMemStats
+// is the nearest: stopTheWorld("read mem stats"), a few µs of reading, startTheWorld. Its
+// duration is recorded as the time to safepoint (an upper bound: it includes that short pause
+// and the start); D is not held.
+func (g *G) stw(ns int64) {
+	var ms runtime.MemStats
+	t0 := nanotime()
+	runtime.ReadMemStats(&ms)
+	histAdd(&stwLat, nanotime()-t0)
+	atomic.AddInt64(&stwCalls, 1)
+}
+
+// gc is one round of the gc: section: a forced collection, whose two stop-the-world pauses
+// (sweep termination, mark termination) Go records in MemStats.PauseNs.
+func (g *G) gc() {
+	runtime.GC()
+	atomic.AddInt64(&gcCalls, 1)
+}
+
+// setprocs is `setprocs: N`: runtime.GOMAXPROCS(N), a resize when N differs.
+func (g *G) setprocs(n int) {
+	if runtime.GOMAXPROCS(n) != n {
+		atomic.AddInt64(&procresizes, 1)
+	}
+}
+
+// stwFigures adds the run's stop-the-world counters and pause histogram (the GC pauses of
+// the cycles numbered from numGC on, from MemStats.PauseNs).
+func stwFigures(fig *runFigures, numGC uint32) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	var pauses [histBuckets]int64
+	for n := numGC; n < ms.NumGC && ms.NumGC-n <= 256; n++ {
+		histAdd(&pauses, int64(ms.PauseNs[n%256]))
+	}
+	fig.SafepointLatency, fig.STWPause = sparse(&stwLat), sparse(&pauses)
+	fig.Counters["stw_pauses"] = atomic.SwapInt64(&stwCalls, 0) + 2*int64(ms.NumGC-numGC)
+	fig.Counters["procresizes"] = atomic.SwapInt64(&procresizes, 0)
+	atomic.StoreInt64(&gcCalls, 0)
+}
+
+func numGC() uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.NumGC
+}
+
 func runOnce(warmup bool) runFigures {
+	runtime.GOMAXPROCS(runProcs) // a setprocs: of the previous run must not carry over
+	var gcs uint32
+	if usesSTW {
+		gcs = numGC()
+	}
 	created, syscalls, netwaits = 0, 0, 0
 	nextGoid = 1 // main is goid 1
 	newRun()
@@ -376,6 +438,9 @@ func runOnce(warmup bool) runFigures {
 		"threads_max": int64(fig.Threads)}
 	if usesNetwait {
 		fig.Counters["netwaits"] = netwaits
+	}
+	if usesSTW {
+		stwFigures(&fig, gcs)
 	}
 	for i, n := range after.lat {
 		if d := n - before.lat[i]; d != 0 {
@@ -400,6 +465,8 @@ func main() {
 	if stepsPerNs <= 0 {
 		fatalf("-steps-per-ns is required")
 	}
+	runProcs = *procs
+	usesSTW = workloadUsesSTW
 	runtime.GOMAXPROCS(*procs)
 	if usesNetwait {
 		startEmulator()
