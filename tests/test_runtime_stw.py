@@ -209,3 +209,17 @@ main:
 functions:
   release: [unlockthread]
 """)
+
+
+def test_the_trace_shows_pauses_and_resizes(core, tmp_path):
+    from gmpbench.report.trace import STW_TID, chrome_trace
+    _, prog, _ = compile_text(tmp_path, SETPROCS)
+    r = run(prog, 2, trace=True)
+    doc = chrome_trace(r.trace, prog, procs=2)
+    pauses = [e for e in doc["traceEvents"] if e.get("name") == "stop-the-world"]
+    resizes = [e for e in doc["traceEvents"] if e.get("name", "").startswith("procresize")]
+    assert len(pauses) == r.counters["stw_pauses"] and all(e["tid"] == STW_TID for e in pauses)
+    assert len(resizes) == r.counters["procresizes"] == 12
+    assert resizes[0]["name"] == "procresize 2 -> 4"
+    named = {e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "thread_name"}
+    assert {"P3", "stop-the-world"} <= named          # a P that only the resize created

@@ -80,6 +80,7 @@ from .proc import (
 from .runq import mget, pidleget, pidleput, runqempty
 from .stats import NBUCKETS, hist_record
 from .sysmon import preemptone
+from .trace import EV_STW_START, EV_STW_STOP, EV_STW_STOPPED, trace_event
 
 STOP_RETRY_NS = 100_000     # the stopper re-preempts every 100 µs until every P stopped
 
@@ -318,14 +319,17 @@ def stop_the_world(S, mid, hold_ns, newprocs):
     `setprocs: N` (newprocs N: procresize while stopped).  The caller holds worldsema.
     Records time-to-safepoint and the pause."""
     t0 = nanotime()
+    trace_event(S, mid, EV_STW_STOP, 0, S[S_NPROCS])
     stopTheWorldWithSema(S, mid)
     if stopping(S):
         return
     t1 = nanotime()
+    trace_event(S, mid, EV_STW_STOPPED, 0, 0)
     hist_record(S, S[H_STWLAT], t1 - t0)
     hold_until = t1 + hold_ns
     while nanotime() < hold_until and not stopping(S):
         pass                                  # the pause: the stopper's work (GC's, say)
     startTheWorldWithSema(S, mid, newprocs)
+    trace_event(S, mid, EV_STW_START, 0, S[S_NPROCS])
     hist_record(S, S[H_STWLAT] + NBUCKETS, nanotime() - t1)
     count(S, mid, ST_STW_PAUSES, 1)
