@@ -223,3 +223,46 @@ def test_the_trace_shows_pauses_and_resizes(core, tmp_path):
     assert resizes[0]["name"] == "procresize 2 -> 4"
     named = {e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "thread_name"}
     assert {"P3", "stop-the-world"} <= named          # a P that only the resize created
+
+
+GO_ROW = """
+name: stw-go
+gc: {every: 500us, pause: 10us}
+main:
+  - go: {fn: pinned, n: 2}
+  - setprocs: 3
+  - repeat: 5
+    do: [{stw: 10us}, {work: 20us}]
+  - setprocs: 3
+  - setprocs: 1
+  - wait: children
+functions:
+  pinned:
+    - lockthread
+    - lockthread
+    - work: 50us
+    - unlockthread
+    - sleep: 1ms
+"""
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_the_go_row_runs_the_same_statements(go_toolchain, core, tmp_path, procs):
+    from gmpbench.bench.cases import prepare_case, single_case_params
+    from gmpbench.engines.golang.run import measure_go
+    from gmpbench.workload import load_workload
+    from gmpbench.bench.measure import run_once
+    path = tmp_path / "w.yaml"
+    path.write_text(GO_ROW)
+    wl = load_workload(path)
+    go = measure_go(prepare_case(wl, single_case_params(wl, {}), procs, "go"), values=2,
+                    warmups=1)
+    port = run_once(prepare_case(wl, single_case_params(wl, {}), procs, "baseline"))
+    assert port.counters["threads_exited"] == 2 and port.counters["procresizes"] == 2
+    for run in go.runs:                         # each run starts again at procs
+        assert run.counters["gs_created"] == port.counters["gs_created"] == 3
+        assert run.counters["procresizes"] == 2
+        # one ReadMemStats per stw:, and one per round of the gc: goroutine
+        assert sum(run.safepoint_latency.values()) == run.counters["stw_pauses"] >= 5
+        assert run.stw_pause == {}                         # not measurable in Go
+        assert "threads_exited" not in run.counters and "lockedm_handoffs" not in run.counters

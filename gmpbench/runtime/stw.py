@@ -75,6 +75,7 @@ from .proc import (
     releasep,
     stopm,
     stopping,
+    wake_note,
     wakep,
 )
 from .runq import mget, pidleget, pidleput, runqempty
@@ -294,7 +295,7 @@ def startTheWorldWithSema(S, mid, newprocs):
     store(S, S_GCWAITING, 0)
     if load(S, S_SYSMONWAIT) != 0:
         store(S, S_SYSMONWAIT, 0)
-        notewakeup(S, S_SYSMONNOTE)
+        wake_note(S, S_SYSMONNOTE)      # the end of the run may have woken it already
     unlock(S, S_LOCK)
     while p1 != 0:
         p = px(S, p1)

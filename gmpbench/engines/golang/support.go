@@ -50,7 +50,7 @@ var (
 
 	// issue 13: stop-the-world and GOMAXPROCS (see stw, gc, setprocs)
 	runProcs                          int                 // -procs: every run starts with it
-	stwCalls, gcCalls, procresizes    int64               // atomic
+	stwCalls, procresizes             int64               // atomic
 	stwLat                            [histBuckets]int64  // atomic: ReadMemStats call, ns
 	usesSTW                           bool                // the workload stops the world
 )
@@ -355,7 +355,6 @@ type runFigures struct {
 	Latency        [][3]float64     `json:"sched_latency_buckets"` // [lo s, hi s, count]
 	NetpollLatency map[string]int64 `json:"netpoll_latency"`
 	SafepointLatency map[string]int64 `json:"safepoint_latency,omitempty"`
-	STWPause         map[string]int64 `json:"stw_pause,omitempty"`
 }
 
 func threadCount() int {
@@ -380,13 +379,6 @@ func (g *G) stw(ns int64) {
 	atomic.AddInt64(&stwCalls, 1)
 }
 
-// gc is one round of the gc: section: a forced collection, whose two stop-the-world pauses
-// (sweep termination, mark termination) Go records in MemStats.PauseNs.
-func (g *G) gc() {
-	runtime.GC()
-	atomic.AddInt64(&gcCalls, 1)
-}
-
 // setprocs is `setprocs: N`: runtime.GOMAXPROCS(N), a resize when N differs.
 func (g *G) setprocs(n int) {
 	if runtime.GOMAXPROCS(n) != n {
@@ -394,33 +386,14 @@ func (g *G) setprocs(n int) {
 	}
 }
 
-// stwFigures adds the run's stop-the-world counters and pause histogram (the GC pauses of
-// the cycles numbered from numGC on, from MemStats.PauseNs).
-func stwFigures(fig *runFigures, numGC uint32) {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	var pauses [histBuckets]int64
-	for n := numGC; n < ms.NumGC && ms.NumGC-n <= 256; n++ {
-		histAdd(&pauses, int64(ms.PauseNs[n%256]))
-	}
-	fig.SafepointLatency, fig.STWPause = sparse(&stwLat), sparse(&pauses)
-	fig.Counters["stw_pauses"] = atomic.SwapInt64(&stwCalls, 0) + 2*int64(ms.NumGC-numGC)
-	fig.Counters["procresizes"] = atomic.SwapInt64(&procresizes, 0)
-	atomic.StoreInt64(&gcCalls, 0)
-}
-
-func numGC() uint32 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.NumGC
+// stwFigures adds the run's stop-the-world counter and time-to-safepoint histogram.
+func stwFigures(fig *runFigures) {
+	fig.SafepointLatency = sparse(&stwLat)
+	fig.Counters["stw_pauses"] = atomic.SwapInt64(&stwCalls, 0)
 }
 
 func runOnce(warmup bool) runFigures {
 	runtime.GOMAXPROCS(runProcs) // a setprocs: of the previous run must not carry over
-	var gcs uint32
-	if usesSTW {
-		gcs = numGC()
-	}
 	created, syscalls, netwaits = 0, 0, 0
 	nextGoid = 1 // main is goid 1
 	newRun()
@@ -440,8 +413,9 @@ func runOnce(warmup bool) runFigures {
 		fig.Counters["netwaits"] = netwaits
 	}
 	if usesSTW {
-		stwFigures(&fig, gcs)
+		stwFigures(&fig)
 	}
+	fig.Counters["procresizes"] = atomic.SwapInt64(&procresizes, 0)
 	for i, n := range after.lat {
 		if d := n - before.lat[i]; d != 0 {
 			fig.Latency = append(fig.Latency, [3]float64{after.edges[i], after.edges[i+1], float64(d)})

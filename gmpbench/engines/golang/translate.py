@@ -213,7 +213,8 @@ class _Translator:
     st_unlockthread = st_lockthread
 
     def run_main(self) -> list[str]:
-        """runMain, and with a gc: section the goroutine that runs runtime.GC() every D."""
+        """runMain, and with a gc: section a goroutine that stops the world every D (as
+        `stw:` does: runtime.ReadMemStats)."""
         main = f"func runMain(g *G) {{ {self.funcs['main']}(g) }}"
         gc = self.wl.gc
         if gc is None:
@@ -223,9 +224,9 @@ class _Translator:
         self.depth = 2
         self.emit(f"g.sleep({self.duration(every)})", every, "gc: every")
         self.depth = 1
-        return [f"// gc: ({self.wl.source}:{gc.line}): Go's own collector, forced every D "
-                "(the pause is Go's, not the file's)", "func gcSection(g *G) {",
-                "\tfor {", *self.lines, "\t\tg.live()", "\t\tg.gc()", "\t}", "}", "",
+        return [f"// gc: ({self.wl.source}:{gc.line}): a stop-the-world every D, as stw: "
+                "(runtime.ReadMemStats; the pause is not the file's)", "func gcSection(g *G) {",
+                "\tfor {", *self.lines, "\t\tg.live()", "\t\tg.stw(0)", "\t}", "}", "",
                 f"func runMain(g *G) {{ go gcSection(newG(0, nil, nil)); {self.funcs['main']}(g) }}"]
 
 
