@@ -266,3 +266,18 @@ def test_the_go_row_runs_the_same_statements(go_toolchain, core, tmp_path, procs
         assert sum(run.safepoint_latency.values()) == run.counters["stw_pauses"] >= 5
         assert run.stw_pause == {}                         # not measurable in Go
         assert "threads_exited" not in run.counters and "lockedm_handoffs" not in run.counters
+
+
+def test_schedtrace_shows_the_new_gomaxprocs(core, tmp_path):
+    import io
+    _, prog, _ = compile_text(tmp_path, """
+name: grow
+main:
+  - setprocs: 3
+  - sleep: 60ms
+""")
+    out = io.StringIO()
+    run(prog, 1, schedtrace=0.01, out=out)
+    lines = out.getvalue().splitlines()
+    assert lines and "gomaxprocs=3" in lines[-1]
+    assert lines[-1].endswith("[0 0 0]")                # a run queue figure per P

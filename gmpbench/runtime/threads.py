@@ -310,7 +310,8 @@ def scheduler_dump(S, program) -> str:
     sc = S
     goid = lambda gp: int(table(S, L.H_ALLG, L.GSTRIDE, gp)[L.G_GOID]) if gp else 0
     out = [schedtrace_line(S, 0.0)]
-    pstat = {L.Pidle: "idle", L.Prunning: "running", L.Psyscall: "syscall"}
+    pstat = {L.Pidle: "idle", L.Prunning: "running", L.Psyscall: "syscall", L.Pgcstop: "gcstop",
+             L.Pdead: "dead"}
     for pid in range(1, int(sc[L.S_NPROCS]) + 1):
         p = table(S, L.H_ALLP, L.PSTRIDE, pid)
         out.append(f"  P{pid - 1}: status={pstat.get(int(p[L.P_STATUS]), p[L.P_STATUS])} "
