@@ -379,11 +379,17 @@ func (g *G) stw(ns int64) {
 	atomic.AddInt64(&stwCalls, 1)
 }
 
-// setprocs is `setprocs: N`: runtime.GOMAXPROCS(N), a resize when N differs.
+// setprocs is `setprocs: N`: runtime.GOMAXPROCS(N), a stop-the-world and resize when N
+// differs; the call's duration goes with stw's (time to safepoint, with the resize and start).
 func (g *G) setprocs(n int) {
-	if runtime.GOMAXPROCS(n) != n {
-		atomic.AddInt64(&procresizes, 1)
+	if runtime.GOMAXPROCS(0) == n {
+		return
 	}
+	t0 := nanotime()
+	runtime.GOMAXPROCS(n)
+	histAdd(&stwLat, nanotime()-t0)
+	atomic.AddInt64(&stwCalls, 1)
+	atomic.AddInt64(&procresizes, 1)
 }
 
 // stwFigures adds the run's stop-the-world counter and time-to-safepoint histogram.

@@ -204,6 +204,7 @@ class _Translator:
                   "stw (Go: runtime.ReadMemStats's stop-the-world; the pause is not D)")
 
     def st_setprocs(self, stmt: Stmt) -> None:
+        self.uses_stw = True
         self.emit(f"g.setprocs({stmt.count.get(self.params, parse_gomaxprocs)})", stmt)
 
     def st_lockthread(self, stmt: Stmt) -> None:
