@@ -138,7 +138,8 @@ def test_a_resize_moves_every_queued_g_to_the_surviving_ps(core):
     procresize(S, 1, 1)
     p1 = table(S, L.H_ALLP, L.PSTRIDE, 1)
     ring = table(S, L.H_RUNQ, L.RUNQ_MAX, 1)
-    local = [int(ring[i & (L.RUNQ_MAX - 1)]) for i in range(int(p1[L.P_RUNQHEAD]), int(p1[L.P_RUNQTAIL]))]
+    head, tail = int(p1[L.P_RUNQHEAD]), int(p1[L.P_RUNQTAIL])
+    local = [int(ring[i & (L.RUNQ_MAX - 1)]) for i in range(head, tail)]
     local += [int(p1[L.P_RUNNEXT])] if p1[L.P_RUNNEXT] else []
     glob, gp = [], int(S[L.S_RUNQHEAD])
     while gp:

@@ -20,8 +20,9 @@ def report(results: Results) -> list[str]:
     "safepoint_latency": {...}, "stw_pause": {...}}]}, times in seconds; the documented keys,
     then the latencies that apply where a workload has samples (their figures None without)."""
     from .document import fidelity_rows
-    fidelity = [{"group": name, "wall_time_ratio": wall, "threads_ratio": threads}
-                for name, wall, threads in fidelity_rows(results.groups())]
+    fidelity = [{"group": name, "port_policy": policy, "wall_time_ratio": wall,
+                 "threads_ratio": threads}
+                for name, policy, wall, threads in fidelity_rows(results.groups())]
     out = {"cases": [summarize(case).to_json() for case in results.measured()]}
     if fidelity:
         out["fidelity"] = {"cases": fidelity,

@@ -1,12 +1,13 @@
 """An execution trace (gmpbench.runtime.trace) as Chrome Trace Event JSON, for Perfetto or
 chrome://tracing: one track per P with an interval per G run (named by the G's function, with
 its goid and why it stopped), one track per M with its syscalls, one with the stop-the-world
-pauses (and resizes), and instant events for steals, syscall exits and netpoll deliveries.  Timestamps are microseconds (the format's unit)."""
+pauses (and resizes), and instant events for steals, syscall exits and netpoll deliveries.
+Timestamps are microseconds (the format's unit)."""
 from __future__ import annotations
 
 import json
 
-from ..runtime.layout import WAIT_REASONS
+from ..runtime.layout import WAIT_REASONS, WHY_NAMES
 from ..runtime.trace import (
     EV_GO_START, EV_GO_STOP, EV_NETPOLL, EV_STEAL, EV_SYSCALL_ENTER, EV_SYSCALL_EXIT_FAST,
     EV_SYSCALL_EXIT_SLOW, STEAL_SHIFT, WHY_BITS,
@@ -16,13 +17,12 @@ from ..runtime.trace import EV_STW_START, EV_STW_STOP, EV_STW_STOPPED  # issue 1
 PID = 1                     # one process per run
 M_TID_BASE = 1000           # M tracks come after the P tracks
 STW_TID = 999               # the stop-the-world track, between them
-WHY_NAMES = ["exit", "park", "yield", "preempt", "end of run", "syscall (slow exit)"]
 
 
 def stop_reason(arg: int) -> str:
     """EV_GO_STOP's arg as words: "park: chan receive", "yield", ..."""
     why, wait = arg & ((1 << WHY_BITS) - 1), arg >> WHY_BITS
-    name = WHY_NAMES[why] if why < len(WHY_NAMES) else str(why)
+    name = WHY_NAMES.get(why, str(why))
     if name == "park" and 0 < wait < len(WAIT_REASONS):
         return f"park: {WAIT_REASONS[wait]}"
     return name

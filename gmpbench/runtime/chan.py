@@ -14,9 +14,9 @@ from .layout import (
     C_NEXTVAL,
     C_RECVD,
     C_RECVDSUM,
-    C_RECVQ_HEAD,
+    C_RECVQ,
     C_RECVX,
-    C_SENDQ_HEAD,
+    C_SENDQ,
     C_SENDX,
     C_SENT,
     C_SENTSUM,
@@ -26,6 +26,8 @@ from .layout import (
     UNLOCK_CHAN,
     WAIT_CHANRECV,
     WAIT_CHANSEND,
+    WAITQ_FIRST,
+    WAITQ_LAST,
 )
 from .lock import lock, unlock
 from .mem import Sarr, boolean, core, cx, gx, i64, void
@@ -34,25 +36,25 @@ from .proc import prepark, ready
 
 @core(void(Sarr, i64, i64))
 def waitq_push(S, q, gp):
-    """Append gp to the wait queue whose head and tail are S[q], S[q + 1]."""
+    """Append gp to the wait queue (layout.py's WAITQ_*) at S[q]."""
     S[gx(S, gp) + G_SCHEDLINK] = 0
-    tail = S[q + 1]
-    if tail == 0:
-        S[q] = gp
+    last = S[q + WAITQ_LAST]
+    if last == 0:
+        S[q + WAITQ_FIRST] = gp
     else:
-        S[gx(S, tail) + G_SCHEDLINK] = gp
-    S[q + 1] = gp
+        S[gx(S, last) + G_SCHEDLINK] = gp
+    S[q + WAITQ_LAST] = gp
 
 
 @core(i64(Sarr, i64))
 def waitq_pop(S, q):
     """Remove and return the first G of the wait queue at S[q] (0 when empty)."""
-    gp = S[q]
+    gp = S[q + WAITQ_FIRST]
     if gp != 0:
         g = gx(S, gp)
-        S[q] = S[g + G_SCHEDLINK]
-        if S[q] == 0:
-            S[q + 1] = 0
+        S[q + WAITQ_FIRST] = S[g + G_SCHEDLINK]
+        if S[q + WAITQ_FIRST] == 0:
+            S[q + WAITQ_LAST] = 0
         S[g + G_SCHEDLINK] = 0
     return gp
 
@@ -72,7 +74,7 @@ def chansend(S, mid, gp, cid):
     S[c + C_NEXTVAL] = v + 1
     S[c + C_SENT] += 1
     S[c + C_SENTSUM] += v
-    rg = waitq_pop(S, c + C_RECVQ_HEAD)
+    rg = waitq_pop(S, c + C_RECVQ)
     if rg != 0:
         # A receiver waits: hand it the value directly.
         S[gx(S, rg) + G_ELEM] = v
@@ -88,7 +90,7 @@ def chansend(S, mid, gp, cid):
         unlock(S, c + C_LOCK)
         return False
     S[gx(S, gp) + G_ELEM] = v
-    waitq_push(S, c + C_SENDQ_HEAD, gp)
+    waitq_push(S, c + C_SENDQ, gp)
     prepark(S, mid, gp, WAIT_CHANSEND, cid, UNLOCK_CHAN)
     return True
 
@@ -99,7 +101,7 @@ def chanrecv(S, mid, gp, cid):
     c = cx(S, cid)
     lock(S, c + C_LOCK)
     buf = S[H_CHANBUF] + S[c + C_BUFOFF]
-    sg = waitq_pop(S, c + C_SENDQ_HEAD)
+    sg = waitq_pop(S, c + C_SENDQ)
     if sg != 0:
         cap = S[c + C_CAP]
         if cap == 0:
@@ -124,6 +126,6 @@ def chanrecv(S, mid, gp, cid):
         unlock(S, c + C_LOCK)
         S[gx(S, gp) + G_ELEM] = v
         return False
-    waitq_push(S, c + C_RECVQ_HEAD, gp)
+    waitq_push(S, c + C_RECVQ, gp)
     prepark(S, mid, gp, WAIT_CHANRECV, cid, UNLOCK_CHAN)
     return True

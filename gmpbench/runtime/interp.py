@@ -19,13 +19,18 @@ from .layout import (
     G_RNG,
     G_SP,
     G_WORKLEFT,
-    S_NS_PER_TSC_Q20,
     S_RUNSTART_NS,
     S_STEPS_PER_NS,
+    WHY_EXIT,
+    WHY_PARK,
+    WHY_PREEMPT,
+    WHY_STOP,
+    WHY_SYSCALL,
+    WHY_YIELD,
 )
 from .lock import nanotime
 from .layout import S_NPROCS, S_WORLDSEMA  # issue 13
-from .mem import Sarr, boolean, codex, core, distx, f64, gx, i64, knob, stkx, void
+from .mem import Sarr, codex, core, distx, f64, gx, i64, knob, stkx, void
 from .netpoll import netwait_finish, netwait_start
 from .policy import K_ASYNC_PREEMPT
 from .proc import newproc, stopping
@@ -36,23 +41,8 @@ from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
 from .timers import timesleep
 from .work import spin
 
-WHY_EXIT = 0      # goexit0
-WHY_PARK = 1      # park_m
-WHY_YIELD = 2     # gosched_m
-WHY_PREEMPT = 3   # gopreempt_m
-WHY_STOP = 4      # the run is over; leave the G where it is
-WHY_SYSCALL = 5   # exitsyscall took the slow path (exitsyscall0): see sched.finish
-
 ASYNC_CHUNK = 32       # steps between preemption checks with async_preempt (~100 ns)
 STOP_CHUNK = 1 << 18   # steps between checks for the end of the run otherwise (~1 ms)
-TICKS_MAX = 1 << 40  # ticks_to_ns's range: no overflow of the fixed-point product
-SIGMA_SCALE = 1e9  # lognormal sigma is stored * 1e9 (S holds only integers)
-
-
-@core(i64(Sarr, i64))
-def ticks_to_ns(S, ticks):
-    """A tick count (below 2**40, ~6 minutes) in ns: a multiply, since every execute calls it."""
-    return (min(ticks, TICKS_MAX) * S[S_NS_PER_TSC_Q20]) >> 20
 
 
 @core(f64(Sarr, i64))
@@ -90,7 +80,7 @@ def sample(S, g, d):
     elif kind == ops.D_NORMAL:
         v = p1 + p2 * std_normal(S, g)
     else:
-        v = p1 * np.exp(p2 / SIGMA_SCALE * std_normal(S, g))
+        v = p1 * np.exp(p2 / ops.SIGMA_SCALE * std_normal(S, g))
     if v <= 0.0:
         return 0
     return np.int64(v)
@@ -124,21 +114,29 @@ def burn(S, g, steps):
     return steps
 
 
-@core(boolean(Sarr, i64, i64, i64, i64))
+NOT_BLOCKING, DONE, MUST_PARK = 0, 1, 2     # may_block's answers
+
+
+@core(i64(Sarr, i64, i64, i64, i64))
 def may_block(S, mid, gp, op, a):
-    """The statements that may block: True when gp must park (the operation completes when
-    it is readied)."""
+    """The statements that may block, the only list of them: MUST_PARK when gp must park (the
+    operation completes when it is readied), DONE when it completed, NOT_BLOCKING for any other
+    statement (run_g interprets it)."""
     if op == ops.SEND:
-        return chansend(S, mid, gp, a)
-    if op == ops.RECV:
-        return chanrecv(S, mid, gp, a)
-    if op == ops.WAIT_CHILDREN:
-        return wait_children(S, mid, gp)
-    if op == ops.WAIT_GROUP:
-        return group_wait(S, mid, gp, a)
-    if op == ops.WORLDSEMA:
-        return mutex_lock(S, mid, gp, S[S_WORLDSEMA])   # semacquire(&worldsema)
-    return mutex_lock(S, mid, gp, a)
+        parks = chansend(S, mid, gp, a)
+    elif op == ops.RECV:
+        parks = chanrecv(S, mid, gp, a)
+    elif op == ops.WAIT_CHILDREN:
+        parks = wait_children(S, mid, gp)
+    elif op == ops.WAIT_GROUP:
+        parks = group_wait(S, mid, gp, a)
+    elif op == ops.LOCK:
+        parks = mutex_lock(S, mid, gp, a)
+    elif op == ops.WORLDSEMA:
+        parks = mutex_lock(S, mid, gp, S[S_WORLDSEMA])   # semacquire(&worldsema)
+    else:
+        return NOT_BLOCKING
+    return MUST_PARK if parks else DONE
 
 
 @core(void(Sarr, i64, i64, i64, i64))
@@ -169,10 +167,10 @@ def run_g(S, mid, gp):
         ins = codex(S, pc)
         op = S[ins]
         a = S[ins + 1]
-        if op == ops.SEND or op == ops.RECV or op == ops.WAIT_CHILDREN or \
-                op == ops.WAIT_GROUP or op == ops.LOCK or op == ops.WORLDSEMA:
+        blocking = may_block(S, mid, gp, op, a)
+        if blocking != NOT_BLOCKING:
             pc += 1
-            if may_block(S, mid, gp, op, a):
+            if blocking == MUST_PARK:
                 S[g + G_PC] = pc                # gopark: resumes after the statement
                 return WHY_PARK
         elif op == ops.NEXT:
@@ -269,4 +267,4 @@ def run_g(S, mid, gp):
             unlockOSThread(S, mid, gp)
             pc += 1
         else:
-            raise RuntimeError("run_g: statement not supported by this core yet")
+            raise RuntimeError("run_g: an opcode ops.py does not define")

@@ -8,15 +8,15 @@ import time
 
 import numpy as np
 
+from ..workload.ops import D_LOGNORMAL, SIGMA_SCALE
 from . import layout as L
 from . import work
 from .osdeps import CLOCK_MONOTONIC
 from .policy import NKNOBS
-from .stats import NBUCKETS
+from .histogram import NBUCKETS
 from ..workload.loader import GC_FUNCTION
 
 ALIGN = 64            # bytes: every region starts on a cache line
-SIGMA_SCALE = 1e9     # lognormal sigma is stored * 1e9 (interp.SIGMA_SCALE)
 
 
 def aligned_zeros(n: int) -> np.ndarray:
@@ -52,9 +52,8 @@ def coprimes(n: int) -> list[int]:
 
 def _dist_rows(dists: np.ndarray) -> np.ndarray:
     """Program.dists (float ns) as integers: kind, p1, p2 (lognormal sigma scaled)."""
-    d = np.asarray(dists, dtype=np.float64).reshape(-1, 3)
+    d = np.asarray(dists, dtype=np.float64).reshape(-1, L.DIST_WORDS)
     out = np.rint(d).astype(np.int64)
-    from ..workload.ops import D_LOGNORMAL
     logn = d[:, 0] == D_LOGNORMAL
     out[logn, 2] = np.rint(d[logn, 2] * SIGMA_SCALE).astype(np.int64)
     return out
@@ -68,7 +67,7 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     maxm = max_threads + 2          # row 0 unused, and room for sysmon
     trace_rows = min(maxm + 1, L.TRACE_MS_MAX) if trace_max > 0 else 0
     caps = np.asarray(program.chan_caps, dtype=np.int64)
-    code = np.asarray(program.code, dtype=np.int64).reshape(-1, 4)
+    code = np.asarray(program.code, dtype=np.int64).reshape(-1, L.CODE_WORDS)
     dists = _dist_rows(program.dists)
     maxprocs = max_procs(program, procs)
     cop = coprimes(procs)
@@ -88,8 +87,8 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
         (L.H_COPRIMES, maxprocs + 1),      # room for any gomaxprocs of the run (procresize)
-        (L.H_TIMERS, 2 * (max_gs + 1)),
-        (L.H_NETHEAP, 2 * (max_gs + 1)),
+        (L.H_TIMERS, L.HEAP_WORDS * (max_gs + 1)),
+        (L.H_NETHEAP, L.HEAP_WORDS * (max_gs + 1)),
         (L.H_MEVENTS, (maxm + 1) * L.EVENTS_WORDS),
         (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
         (L.H_MTRACE, trace_rows * trace_max * L.TRACE_WORDS),
@@ -123,7 +122,6 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         S[L.S_GCENTRY] = int(program.func_entry[program.func_names.index(GC_FUNCTION)]) + 1
     S[L.S_MAXMCOUNT] = max_threads
     S[L.S_MAXG] = max_gs
-    S[L.S_TSC_PER_NS_Q20] = tsc_per_ns_q20()
     S[L.S_NS_PER_TSC_Q20] = max(1, round((1 << 40) / tsc_per_ns_q20()))
     S[L.S_SEED] = seed
     rate = work.steps_per_ns() if steps_per_ns is None else float(steps_per_ns)

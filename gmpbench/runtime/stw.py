@@ -79,7 +79,8 @@ from .proc import (
     wakep,
 )
 from .runq import mget, pidleget, pidleput, runqempty
-from .stats import NBUCKETS, hist_record
+from .histogram import NBUCKETS
+from .stats import hist_record
 from .sysmon import preemptone
 from .trace import EV_STW_START, EV_STW_STOP, EV_STW_STOPPED, trace_event
 

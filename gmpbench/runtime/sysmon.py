@@ -143,8 +143,8 @@ def retake(S, mid, now):
 
 @core(boolean(Sarr))
 def sysmon_deep_sleep(S):
-    """Every P is idle, or the world is stopping (startTheWorld wakes us): sleep until a syscall or its exit wakes us (wake_sysmon), or
-    SYSMON_DEEP_SLEEP_NS pass.  True when it slept."""
+    """Every P is idle, or the world is stopping (startTheWorld wakes us): sleep until a
+    syscall or its exit wakes us (wake_sysmon), or SYSMON_DEEP_SLEEP_NS pass.  True when it slept."""
     lock(S, S_LOCK)
     slept = (load(S, S_NPIDLE) == S[S_NPROCS] or load(S, S_GCWAITING) != 0) and \
         not stopping(S)

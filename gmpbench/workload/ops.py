@@ -1,13 +1,16 @@
 """The G instruction set: one table shared by the compiler, the interpreter and the disassembler.
 
-A compiled workload is a flat ``code`` array of shape (n, 4), int64; each row is one instruction
+A compiled workload is a flat ``code`` array of shape (n, CODE_WORDS), int64; each row is one instruction
 ``[op, a, b, c]``.  Program counters are row indices.  Every function body (``main`` and each entry
 of ``functions:``) is laid out once and ends with ``RET``; a goroutine's first frame returns to
 nothing, so ``RET`` with an empty frame stack is ``goexit``.
 
 Durations are never inline: operand ``a`` of WORK/SYSCALL/NETWAIT/SLEEP/LOOP indexes the ``dists``
-table (float64, shape (k, 3): ``[kind, p1, p2]``, times in nanoseconds), sampled at run time.
+table (float64, shape (k, DIST_WORDS): ``[kind, p1, p2]``, times in nanoseconds), sampled at run time.
 """
+
+CODE_WORDS = 4     # int64 words per instruction: op, a, b, c
+DIST_WORDS = 3     # words per distribution: kind, p1, p2
 
 # --- opcodes (operand meanings in the comment; unused operands are 0) --------------------------
 RET = 0            # return from a call; with no frame left: goexit
@@ -50,6 +53,7 @@ D_EXP = 1          # mean p1
 D_UNIFORM = 2      # [p1, p2)
 D_NORMAL = 3       # mean p1, stddev p2, clipped at 0
 D_LOGNORMAL = 4    # median p1, sigma p2 (dimensionless)
+SIGMA_SCALE = 1e9  # the core holds only integers: a lognormal sigma is stored as sigma * 1e9
 
 DIST_NAMES = {D_CONST: "const", D_EXP: "exp", D_UNIFORM: "uniform", D_NORMAL: "normal",
               D_LOGNORMAL: "lognormal"}

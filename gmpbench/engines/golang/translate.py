@@ -11,7 +11,7 @@ seeded from the workload's seed and the goroutine's id).
 """
 from __future__ import annotations
 
-from ...runtime.stats import MAX_BITS, NBUCKETS, SUB, SUB_BITS
+from ...runtime.histogram import MAX_BITS, NBUCKETS, SUB, SUB_BITS
 from ...workload import ops
 from ...workload.loader import STATEMENTS, check_case, parse_gomaxprocs
 from ...workload.schema import Stmt, Workload, WorkloadError, in_file, parse_bool, parse_count
@@ -228,7 +228,8 @@ class _Translator:
         return [f"// gc: ({self.wl.source}:{gc.line}): a stop-the-world every D, as stw: "
                 "(runtime.ReadMemStats; the pause is not the file's)", "func gcSection(g *G) {",
                 "\tfor {", *self.lines, "\t\tg.live()", "\t\tg.stw(0)", "\t}", "}", "",
-                f"func runMain(g *G) {{ go gcSection(newG(0, nil, nil)); {self.funcs['main']}(g) }}"]
+                "func runMain(g *G) { go gcSection(newG(0, nil, nil)); "
+                f"{self.funcs['main']}(g) }}"]
 
 
 TRANSLATED = tuple(kind for kind in STATEMENTS if hasattr(_Translator, f"st_{kind}"))
