@@ -234,8 +234,8 @@ S_NETHEAPN = _S.word()
 S_NETEMUBUF = _S.word()      # the network emulator's write(2) buffer
 S_NETNOTE = _S.own_line()    # futex word (sequence): bumped when the earliest due readiness changes
 # --- STW / procresize / locked Ms (issue 13) ---
-S_GCWAITING = _S.line()      # atomic: a stop-the-world is in progress (sched.gcwaiting);
-                             # set and cleared under sched.lock
+S_GCWAITING = _S.own_line()  # atomic: a stop-the-world is in progress (sched.gcwaiting); set
+                             # and cleared under sched.lock, read by every schedule: own line
 S_STOPWAIT = _S.word()       # sched lock: Ps the stopper still waits for (sched.stopwait)
 S_NMFREED = _S.word()        # sched lock: Ms that exited (mexit); mcount() = S_MCOUNT - S_NMFREED
 S_MAXPROCS = _S.word()       # rows of allp/runq allocated: the run's largest gomaxprocs (read-only)
