@@ -39,6 +39,9 @@ SHIPPED = {
     "netpoll-heavy": {"conns": 8, "requests": 5},
     "ping-pong-hog": {"rounds": 200, "hog": "50ms"},
     "wakeup": {"tasks": 50},
+    "stw-latency": {"batches": 4, "width": 10, "hog": "1ms"},       # issue 13
+    "setprocs": {"tasks": 100},
+    "locked-thread": {"rounds": 200},
 }
 
 # every statement of the grammar, each distribution, groups, mutexes, calls and loops

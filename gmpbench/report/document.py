@@ -58,6 +58,12 @@ LATENCY_KINDS = (
     LatencyKind("netpoll_latency", "netpoll latency (due → running)",
                 "netpoll latency (readiness due -> goroutine running)", "readiness deliveries",
                 always=False),
+    LatencyKind("safepoint_latency", "time to safepoint (stop requested → stopped)",
+                "time to safepoint (stop requested -> every P stopped)", "stop-the-worlds",
+                always=False),
+    LatencyKind("stw_pause", "stw pause (stopped → started)",
+                "stop-the-world pause (world stopped -> started again)", "stop-the-worlds",
+                always=False),
 )
 
 

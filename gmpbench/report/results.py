@@ -67,26 +67,33 @@ class RunFigures:
     counters: dict[str, int]
     latency: dict[int, int]           # runnable -> running: bucket -> count, non-zero only
     netpoll_latency: dict[int, int] = field(default_factory=dict)   # due -> running, likewise
+    safepoint_latency: dict[int, int] = field(default_factory=dict)  # stop requested -> stopped
+    stw_pause: dict[int, int] = field(default_factory=dict)          # stopped -> started
+
+    # the histograms beside ``latency``, each absent (empty) from files written before it
+    HISTOGRAMS = ("netpoll_latency", "safepoint_latency", "stw_pause")
 
     @classmethod
     def from_run(cls, result) -> RunFigures:
         """From a gmpbench.runtime.threads.RunResult."""
+        extra = {name: _sparse(getattr(result, name)) for name in cls.HISTOGRAMS
+                 if getattr(result, name, None) is not None}
         return cls(float(result.wall_time), float(result.cpu_time), int(result.threads_max),
                    {k: int(v) for k, v in result.counters.items()},
-                   _sparse(result.latency), _sparse(result.netpoll_latency))
+                   _sparse(result.latency), **extra)
 
     def to_json(self) -> dict:
         return {"wall_time": self.wall_time, "cpu_time": self.cpu_time,
                 "threads_max": self.threads_max, "counters": self.counters,
                 "latency": _sparse_to_json(self.latency),
-                "netpoll_latency": _sparse_to_json(self.netpoll_latency)}
+                **{name: _sparse_to_json(getattr(self, name)) for name in self.HISTOGRAMS}}
 
     @classmethod
     def from_json(cls, data: dict) -> RunFigures:
         return cls(float(data["wall_time"]), float(data["cpu_time"]), int(data["threads_max"]),
                    {k: int(v) for k, v in data["counters"].items()},
                    _sparse_from_json(data["latency"]),
-                   _sparse_from_json(data.get("netpoll_latency", {})))    # older files lack it
+                   **{name: _sparse_from_json(data.get(name, {})) for name in cls.HISTOGRAMS})
 
 
 @dataclass

@@ -47,6 +47,12 @@ var (
 	// atomic: counters summed from the Gs as they exit (see (*G).flush)
 	created, syscalls, netwaits int64
 	netLat                      [histBuckets]int64 // atomic: readiness due -> G running, ns
+
+	// issue 13: stop-the-world and GOMAXPROCS (see stw, gc, setprocs)
+	runProcs                          int                 // -procs: every run starts with it
+	stwCalls, procresizes             int64               // atomic
+	stwLat                            [histBuckets]int64  // atomic: ReadMemStats call, ns
+	usesSTW                           bool                // the workload stops the world
 )
 
 const goidBatch = 16
@@ -348,6 +354,7 @@ type runFigures struct {
 	Counters       map[string]int64 `json:"counters"`
 	Latency        [][3]float64     `json:"sched_latency_buckets"` // [lo s, hi s, count]
 	NetpollLatency map[string]int64 `json:"netpoll_latency"`
+	SafepointLatency map[string]int64 `json:"safepoint_latency,omitempty"`
 }
 
 func threadCount() int {
@@ -358,7 +365,41 @@ func threadCount() int {
 	return len(ents)
 }
 
+// ---- stop-the-world, GOMAXPROCS (issue 13) -------------------------------------------------------
+
+// stw is `stw: D`. Go has no public call that stops the world for a given time; ReadMemStats
+// is the nearest: stopTheWorld("read mem stats"), a few µs of reading, startTheWorld. Its
+// duration is recorded as the time to safepoint (an upper bound: it includes that short pause
+// and the start); D is not held.
+func (g *G) stw(ns int64) {
+	var ms runtime.MemStats
+	t0 := nanotime()
+	runtime.ReadMemStats(&ms)
+	histAdd(&stwLat, nanotime()-t0)
+	atomic.AddInt64(&stwCalls, 1)
+}
+
+// setprocs is `setprocs: N`: runtime.GOMAXPROCS(N), a stop-the-world and resize when N
+// differs; the call's duration goes with stw's (time to safepoint, with the resize and start).
+func (g *G) setprocs(n int) {
+	if runtime.GOMAXPROCS(0) == n {
+		return
+	}
+	t0 := nanotime()
+	runtime.GOMAXPROCS(n)
+	histAdd(&stwLat, nanotime()-t0)
+	atomic.AddInt64(&stwCalls, 1)
+	atomic.AddInt64(&procresizes, 1)
+}
+
+// stwFigures adds the run's stop-the-world counter and time-to-safepoint histogram.
+func stwFigures(fig *runFigures) {
+	fig.SafepointLatency = sparse(&stwLat)
+	fig.Counters["stw_pauses"] = atomic.SwapInt64(&stwCalls, 0)
+}
+
 func runOnce(warmup bool) runFigures {
+	runtime.GOMAXPROCS(runProcs) // a setprocs: of the previous run must not carry over
 	created, syscalls, netwaits = 0, 0, 0
 	nextGoid = 1 // main is goid 1
 	newRun()
@@ -377,6 +418,10 @@ func runOnce(warmup bool) runFigures {
 	if usesNetwait {
 		fig.Counters["netwaits"] = netwaits
 	}
+	if usesSTW {
+		stwFigures(&fig)
+	}
+	fig.Counters["procresizes"] = atomic.SwapInt64(&procresizes, 0)
 	for i, n := range after.lat {
 		if d := n - before.lat[i]; d != 0 {
 			fig.Latency = append(fig.Latency, [3]float64{after.edges[i], after.edges[i+1], float64(d)})
@@ -400,6 +445,8 @@ func main() {
 	if stepsPerNs <= 0 {
 		fatalf("-steps-per-ns is required")
 	}
+	runProcs = *procs
+	usesSTW = workloadUsesSTW
 	runtime.GOMAXPROCS(*procs)
 	if usesNetwait {
 		startEmulator()
