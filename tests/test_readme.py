@@ -6,7 +6,8 @@ The commands run in a scratch folder holding a link to `workloads/`, through bas
 (`RESULTS.json`, `OLD.json`, ...) are copies of a file the earlier commands wrote; its pytest
 example is the `benchmarks/` folder the pytest commands name.  Not run: `pip install` (it would
 reinstall the environment: the commands use this checkout instead), `python -m pytest` alone
-(the suite running this test) and commands of tools not installed here (`benchstat`)."""
+(the suite running this test), commands of tools not installed here (`benchstat`), and policy
+`go` without a Go toolchain outside CI."""
 import os
 import re
 import shutil
@@ -48,10 +49,18 @@ def small(segment: str) -> str:
     return segment
 
 
+def needs_go(segment: str) -> bool:
+    return bool(re.search(r"--policy \S*\bgo\b|--go\b", segment))
+
+
 def runnable(segment: str) -> bool:
+    """Whether to run it here: not pip or the suite itself; a Go command only with a Go
+    toolchain (always in CI, as the Go engine's tests: conftest.go_toolchain)."""
     if segment == "python -m pytest" or segment.startswith("pip install"):
         return False
-    return segment.startswith(("gmpbench", "python")) or shutil.which(segment.split()[0])
+    if needs_go(segment) and not shutil.which("go") and os.environ.get("CI") != "true":
+        return False
+    return segment.startswith(("gmpbench", "python")) or bool(shutil.which(segment.split()[0]))
 
 
 @pytest.fixture
@@ -106,4 +115,5 @@ def test_readme_commands_run(scratch):
             assert out.returncode == 0, f"README command failed: {cmd}\n{out.stdout}\n{out.stderr}"
             ran.append(cmd)
     assert len(ran) >= 15, ran
-    assert all(s.startswith(NOT_RUN) or s == "python -m pytest" for s in skipped), skipped
+    assert all(s.startswith(NOT_RUN) or s == "python -m pytest" or needs_go(s)
+               for s in skipped), skipped

@@ -58,6 +58,15 @@ def test_the_bound_multiplies_go_counts_by_repeats_and_calls(tmp_path):
     assert prog.gs_bound == prog.max_gs == 1 + 4 * (3 * (1 + 2 * 2) + 1)
 
 
+def test_the_gc_sections_goroutine_has_a_row_of_its_own(tmp_path):
+    text = NESTED.replace("params:", "gc: {every: 1ms, pause: 10us}\nparams:")
+    _, prog, _ = compile_text(tmp_path, text, n=3)
+    assert prog.gs_bound == prog.max_gs == 2 + 4 * (3 * (1 + 2 * 2) + 1)   # main, gc, the rest
+    result = run_program(prog, 2, BASE, max_gs=prog.max_gs)
+    assert result.counters["gs_created"] == prog.gs_bound - 1     # the gc G is not counted
+    assert result.gs_max <= result.gs_limit == prog.max_gs
+
+
 def test_a_go_in_a_loop_is_unbounded_and_max_goroutines_sizes_it(tmp_path):
     _, prog, _ = compile_text(tmp_path, LOOPING.format(extra=""))
     assert prog.gs_bound is None and prog.max_gs == DEFAULT_MAX_GOROUTINES

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import units
-from ..engines import GO_POLICY
+from ..engines import GO_POLICY, matching_preset
 from .results import Results, ResultsError, pair_cases
 from .stats import (
     ALPHA,
@@ -26,6 +26,7 @@ from .stats import (
     geometric_mean,
     summarize,
 )
+from .hosts import machine_warnings, node_of, nodes_differ
 
 # the netpoller's counters, together: calls and their split, Gs delivered and by whom, waits
 NETPOLL_COUNTERS = ("netpoll_calls", "netpoll_nonblocking_calls", "netpoll_blocking_calls",
@@ -56,6 +57,12 @@ LATENCY_KINDS = (
                 "schedules", always=True),
     LatencyKind("netpoll_latency", "netpoll latency (due → running)",
                 "netpoll latency (readiness due -> goroutine running)", "readiness deliveries",
+                always=False),
+    LatencyKind("safepoint_latency", "time to safepoint (stop requested → stopped)",
+                "time to safepoint (stop requested -> every P stopped)", "stop-the-worlds",
+                always=False),
+    LatencyKind("stw_pause", "stw pause (stopped → started)",
+                "stop-the-world pause (world stopped -> started again)", "stop-the-worlds",
                 always=False),
 )
 
@@ -142,12 +149,14 @@ def go_notes(results: Results) -> list[str]:
 # --- sections --------------------------------------------------------------------------------
 
 def _main_table(rows: list[tuple[str, CaseSummary]], comps: dict[str, Comparison],
-                ref: str | None) -> Table:
-    """Wall time and its comparison; an ops/s column when some row's workload sets ops."""
+                ref: str | None, nodes: bool = False) -> Table:
+    """Wall time and its comparison; an ops/s column when some row's workload sets ops; the
+    node that ran each row when ``nodes`` (the cases of the report ran on several)."""
     per_op = any(s.case.ops for _, s in rows)
     header = ["", "runs", "wall time", "±stdev", "time/op", *(["ops/s"] if per_op else []),
-              "cpu time", "threads", f"vs {ref}" if ref else "ratio", "interval", "p", "verdict"]
-    table = Table(header, [])
+              "cpu time", "threads", f"vs {ref}" if ref else "ratio", "interval", "p", "verdict",
+              *(["node"] if nodes else [])]
+    table = Table(header, [], text_columns=("verdict", "node"))
     for label, s in rows:
         c = comps.get(label)
         table.rows.append([
@@ -158,6 +167,7 @@ def _main_table(rows: list[tuple[str, CaseSummary]], comps: dict[str, Comparison
             units.ratio(c.ratio) if c else "", units.interval(c.low, c.high) if c else "",
             units.p_value(c.p_value) if c else "",
             (c.verdict + (" (too noisy)" if c.too_noisy else "")) if c else "",
+            *([node_of(s.case)] if nodes else []),
         ])
     return table
 
@@ -209,14 +219,15 @@ def _memory_table(rows: list[tuple[str, CaseSummary]]) -> Table:
 
 
 def section(title: str, rows: list[tuple[str, CaseSummary]],
-            ref: str | None) -> tuple[Section, dict[str, Comparison]]:
-    """A section comparing every row with the row labelled ``ref`` (no comparison if None)."""
+            ref: str | None, nodes: bool = False) -> tuple[Section, dict[str, Comparison]]:
+    """A section comparing every row with the row labelled ``ref`` (no comparison if None);
+    with ``nodes`` the main table names the node of each row."""
     by_label = dict(rows)
     comps = {} if ref is None else {
         label: compare_cases(by_label[ref].case, s.case)
         for label, s in rows if label != ref}
     plots = _latency_plots(rows)
-    tables = [_main_table(rows, comps, ref), *(_latency_table(rows, p.kind) for p in plots),
+    tables = [_main_table(rows, comps, ref, nodes), *(_latency_table(rows, p.kind) for p in plots),
               _counter_table(rows), _memory_table(rows)]
     return Section(title, tables, plots), comps
 
@@ -259,12 +270,13 @@ def policy_document(results: Results, baseline: str | None = None,
         raise ResultsError(f"no policy {baseline!r} in the results (policies: "
                            f"{', '.join(known)})")
     sections, bars, by_policy = [], [], {}
+    nodes = nodes_differ(results.measured())
     for name, cases in groups.items():
         ref = _reference(cases, baseline)
         if baseline and ref != baseline:
             ref = None                          # this group was not run under --baseline
         rows = [(case.policy, summarize(case)) for case in cases]
-        sec, comps = section(name, rows, ref)
+        sec, comps = section(name, rows, ref, nodes)
         sections.append(sec)
         for policy, comp in comps.items():
             bars.append(Bar(f"{name} {policy}", comp))
@@ -306,15 +318,22 @@ def measurement_notes(results: Results) -> list[str]:
     return notes
 
 
-def fidelity_rows(groups: dict[str, list]) -> list[tuple[str, float, float]]:
-    """(group, wall time port/go, threads port/go) for every group run under both baseline
-    and go: how close the port is to the real runtime on each case."""
+def fidelity_rows(groups: dict[str, list]) -> list[tuple[str, str, float, float]]:
+    """(group, port policy, wall time port/go, threads port/go) for every group run under go
+    and a port policy: the preset matching the Go version (``matching_preset``) when it ran,
+    else baseline.  How close the port is to the real runtime on each case."""
     rows = []
     for name, cases in groups.items():
-        by_policy = {case.policy: summarize(case) for case in cases}
-        port, go = by_policy.get("baseline"), by_policy.get(GO_POLICY)
-        if port and go and go.wall_time > 0 and go.threads_max > 0:
-            rows.append((name, port.wall_time / go.wall_time, port.threads_max / go.threads_max))
+        by_policy = {case.policy: (case, summarize(case)) for case in cases}
+        if GO_POLICY not in by_policy:
+            continue
+        go_case, go = by_policy[GO_POLICY]
+        matched = matching_preset(go_case.go_version)
+        policy = matched if matched in by_policy else "baseline"
+        if policy in by_policy and go.wall_time > 0 and go.threads_max > 0:
+            port = by_policy[policy][1]
+            rows.append((name, policy, port.wall_time / go.wall_time,
+                         port.threads_max / go.threads_max))
     return rows
 
 
@@ -322,17 +341,19 @@ def fidelity_table(groups: dict[str, list]) -> Table | None:
     rows = fidelity_rows(groups)
     if not rows:
         return None
-    table = Table(["case", "wall time port/go", "threads port/go"],
-                  [[name, units.ratio(wall), units.ratio(threads)] for name, wall, threads in rows],
-                  "fidelity: the port's baseline against the real Go runtime (1.000x: the same)")
-    table.rows.append(["geometric mean", units.ratio(geometric_mean([r[1] for r in rows])),
-                       units.ratio(geometric_mean([r[2] for r in rows]))])
+    table = Table(["case", "port policy", "wall time port/go", "threads port/go"],
+                  [[name, policy, units.ratio(wall), units.ratio(threads)]
+                   for name, policy, wall, threads in rows],
+                  "fidelity: the port against the real Go runtime (port policy: the preset "
+                  "matching Go's version where it ran, else baseline; 1.000x: the same)")
+    table.rows.append(["geometric mean", "", units.ratio(geometric_mean([r[2] for r in rows])),
+                       units.ratio(geometric_mean([r[3] for r in rows]))])
     return table
 
 
 def comparison_warnings(old: Results, new: Results) -> list[str]:
-    """What makes OLD and NEW hard to compare: another core, changed workload files, or
-    interrupted runs."""
+    """What makes OLD and NEW hard to compare: another core, changed workload files, cases run
+    on different kinds of machine, or interrupted runs."""
     names, _, _ = pair_cases(old, new)
     warnings = []
     if old.core_hash != new.core_hash:
@@ -344,16 +365,18 @@ def comparison_warnings(old: Results, new: Results) -> list[str]:
     if changed:
         warnings.append(f"workload file(s) changed between the runs: {', '.join(changed)}: "
                         "the same case names may not measure the same thing")
-    return warnings + _interrupted(old, "old") + _interrupted(new, "new")
+    return warnings + machine_warnings(old, new, names) + _interrupted(old, "old") + \
+        _interrupted(new, "new")
 
 
 def compare_document(old: Results, new: Results, title: str = "gmpbench compare") -> Document:
     old_label, new_label = "old", "new"
     names, only_old, only_new = pair_cases(old, new)
     sections, bars, comps = [], [], []
+    nodes = nodes_differ([r.cases[n] for r in (old, new) for n in names])
     for name in names:
         rows = [(old_label, summarize(old.cases[name])), (new_label, summarize(new.cases[name]))]
-        sec, comp = section(name, rows, old_label)
+        sec, comp = section(name, rows, old_label, nodes)
         sections.append(sec)
         bars.append(Bar(name, comp[new_label]))
         comps.append(comp[new_label])

@@ -28,7 +28,8 @@ its resident memory before the run's state was allocated (bytes); ``gs_max`` the
 alive at once (the Go engine: those created, main included) and ``gs_limit`` the G table's rows
 (0 for the Go engine, which has no table).  Files written before them read as 0 (unknown).
 A worker writes the same format, one process per case of its job; the runner merges
-those files.
+those files.  A case run on a cluster (``run --cluster``) also has ``host``: its node's host
+metadata (gmpbench.report.hosts).
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ import numpy as np
 FORMAT = 1
 UNIT = "second"
 MIN_VALUE = 1e-9          # pyperf values must be > 0
-OPTIONAL_CASE_FIELDS = ("go_version", "processes")   # absent from files that predate them
+OPTIONAL_CASE_FIELDS = ("go_version", "host", "processes")   # absent from older files
 
 
 class ResultsError(ValueError):
@@ -72,12 +73,16 @@ class RunFigures:
     counters: dict[str, int]
     latency: dict[int, int]           # runnable -> running: bucket -> count, non-zero only
     netpoll_latency: dict[int, int] = field(default_factory=dict)   # due -> running, likewise
+    safepoint_latency: dict[int, int] = field(default_factory=dict)  # stop requested -> stopped
+    stw_pause: dict[int, int] = field(default_factory=dict)          # stopped -> started
     # --- sizes (issue 16) --- 0: unknown (files written before them)
     max_rss: int = 0                  # bytes: the process's peak RSS over the run
     rss_base: int = 0                 # bytes: its RSS before the run
     gs_max: int = 0                   # the most goroutines alive at once
     gs_limit: int = 0                 # the G table's rows (port only)
 
+    # the histograms beside ``latency``, each absent (empty) from files written before it
+    HISTOGRAMS = ("netpoll_latency", "safepoint_latency", "stw_pause")
     MEMORY = ("max_rss", "rss_base", "gs_max", "gs_limit")      # their JSON keys
 
     @property
@@ -90,16 +95,18 @@ class RunFigures:
     @classmethod
     def from_run(cls, result) -> RunFigures:
         """From a gmpbench.runtime.threads.RunResult."""
+        extra = {name: _sparse(getattr(result, name)) for name in cls.HISTOGRAMS
+                 if getattr(result, name, None) is not None}
         return cls(float(result.wall_time), float(result.cpu_time), int(result.threads_max),
                    {k: int(v) for k, v in result.counters.items()},
-                   _sparse(result.latency), _sparse(result.netpoll_latency),
+                   _sparse(result.latency), **extra,
                    **{k: int(getattr(result, k)) for k in cls.MEMORY})
 
     def to_json(self) -> dict:
         return {"wall_time": self.wall_time, "cpu_time": self.cpu_time,
                 "threads_max": self.threads_max, "counters": self.counters,
                 "latency": _sparse_to_json(self.latency),
-                "netpoll_latency": _sparse_to_json(self.netpoll_latency),
+                **{name: _sparse_to_json(getattr(self, name)) for name in self.HISTOGRAMS},
                 **{k: getattr(self, k) for k in self.MEMORY}}
 
     @classmethod
@@ -107,8 +114,8 @@ class RunFigures:
         return cls(float(data["wall_time"]), float(data["cpu_time"]), int(data["threads_max"]),
                    {k: int(v) for k, v in data["counters"].items()},
                    _sparse_from_json(data["latency"]),
-                   _sparse_from_json(data.get("netpoll_latency", {})),    # older files lack it
-                   **{k: int(data.get(k, 0)) for k in cls.MEMORY})        # and these
+                   **{name: _sparse_from_json(data.get(name, {})) for name in cls.HISTOGRAMS},
+                   **{k: int(data.get(k, 0)) for k in cls.MEMORY})    # older files lack these
 
 
 @dataclass
@@ -152,6 +159,7 @@ class Case:
     knobs: dict[str, int]
     ops: int | None
     go_version: str | None = None    # policy "go": the Go runtime that ran it
+    host: dict | None = None         # --cluster: the node that ran it (report.hosts)
     processes: list[Process] = field(default_factory=list)
 
     @property
@@ -204,7 +212,8 @@ class Case:
         return {"name": self.name, "workload": self.workload, "source": self.source,
                 "workload_hash": self.workload_hash, "params": self.params,
                 "procs": self.procs, "policy": self.policy, "knobs": self.knobs, "ops": self.ops,
-                **({"go_version": self.go_version} if self.go_version else {})}
+                **({"go_version": self.go_version} if self.go_version else {}),
+                **({"host": self.host} if self.host else {})}
 
     def empty_copy(self) -> Case:
         return Case(**self.info_json())
@@ -305,6 +314,11 @@ def read_results(path) -> Results:
             from None
 
 
+def loads_results(text: str) -> Results:
+    """A results file's text (as a worker or a cluster node hands it over) as Results."""
+    return _from_json(json.loads(text), text)
+
+
 def _from_json(data, text: str) -> Results:
     import pyperf
     if not isinstance(data, dict) or "gmpbench" not in data:
@@ -317,7 +331,8 @@ def _from_json(data, text: str) -> Results:
     results = Results(ours["core_hash"], info=ours.get("info", {}))
     for entry in ours["cases"]:
         case = Case(**{k: entry[k] for k in Case.__dataclass_fields__
-                       if k not in OPTIONAL_CASE_FIELDS}, go_version=entry.get("go_version"))
+                       if k not in OPTIONAL_CASE_FIELDS}, go_version=entry.get("go_version"),
+                    host=entry.get("host"))
         pyperf_runs = suite.get_benchmark(case.name).get_runs()
         if len(pyperf_runs) != len(entry["processes"]):
             raise ResultsError(f"case {case.name}: {len(pyperf_runs)} pyperf runs but "

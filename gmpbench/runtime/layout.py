@@ -104,6 +104,8 @@ G_PDRG = _G.word()         # atomic: its connection's pollDesc.rg: 0, PD_READY, 
 G_CONNFD = _G.word()       # owner: its connection's eventfd (0: none yet); the connection id is gp
 G_NETDUE = _G.word()       # owner: when the pending readiness is due (ns, nanotime)
 G_NETSTATE = _G.word()     # owner: 1 while a `netwait` waits for readiness
+# --- STW / procresize / locked Ms (issue 13) ---
+G_LOCKEDM = _G.word()      # the M this G is locked to (0 none); set and cleared by the G itself
 # (new G words: append a marked block here)
 GSTRIDE = _G.end()
 
@@ -137,6 +139,10 @@ M_WAITLOCKKIND = _M.word()  # owner: what park_m must unlock after parking (UNLO
 M_WAITLOCKOBJ = _M.word()  # owner: which object's lock
 M_STARTED = _M.word()      # atomic: the thread entered mstart (1) / left it (2)
 M_SCRATCH = _M.words(2)    # owner: an epoll_event (12 bytes) or eventfd counter for its syscalls
+# --- STW / procresize / locked Ms (issue 13) ---
+M_LOCKEDG = _M.word()      # owner: the G locked to this M (0 none); the G's side is G_LOCKEDM
+M_LOCKEDEXT = _M.word()    # owner: lockthread nesting count of that G (Go 1.10's m.lockedExt)
+M_EXITED = _M.word()       # owner: 1 once the M left mstart through mexit (a locked G exited)
 # (new M words: append a marked block here)
 M_PARK = _M.own_line()     # futex note: stopm sleeps here, startm wakes (own cache line)
 MSTRIDE = _M.end()
@@ -145,7 +151,7 @@ UNLOCK_CHAN, UNLOCK_GROUP, UNLOCK_MUTEX, UNLOCK_CHILDREN, UNLOCK_TIMER, UNLOCK_N
     range(1, 7)
 
 # ---- P: a processor (table allp[pid]; its ring buffer is runq[pid]) ----------------------------
-Pidle, Prunning, Psyscall, Pgcstop, Pdead = 0, 1, 2, 3, 4
+Pidle, Prunning, Psyscall, Pgcstop, Pdead = 0, 1, 2, 3, 4   # Pgcstop, Pdead: stop-the-world
 _P = Table("P", "P_")
 P_ID = _P.word()
 P_STATUS = _P.word()       # atomic: Prunning by owner; Psyscall->Prunning/Pidle by CAS (retake)
@@ -227,6 +233,15 @@ S_NETLOCK = _S.line()        # lock of the network emulator's heap -- the next w
 S_NETHEAPN = _S.word()
 S_NETEMUBUF = _S.word()      # the network emulator's write(2) buffer
 S_NETNOTE = _S.own_line()    # futex word (sequence): bumped when the earliest due readiness changes
+# --- STW / procresize / locked Ms (issue 13) ---
+S_GCWAITING = _S.own_line()  # atomic: a stop-the-world is in progress (sched.gcwaiting); set
+                             # and cleared under sched.lock, read by every schedule: own line
+S_STOPWAIT = _S.word()       # sched lock: Ps the stopper still waits for (sched.stopwait)
+S_NMFREED = _S.word()        # sched lock: Ms that exited (mexit); mcount() = S_MCOUNT - S_NMFREED
+S_MAXPROCS = _S.word()       # rows of allp/runq allocated: the run's largest gomaxprocs (read-only)
+S_WORLDSEMA = _S.word()      # the mutex row (H_MUTEXES) that stands for worldsema (read-only)
+S_GCENTRY = _S.word()        # entry pc + 1 of the gc: section's system G (0 none; read-only)
+S_STOPNOTE = _S.own_line()   # futex note: the stopper sleeps here until the last P stops
 # (new sched words: append a marked block here)
 
 # Header: base offsets of the tables (constant during a run), contiguous from H_ALLP to H_END.
@@ -250,6 +265,9 @@ H_NETHEAP = _S.word()        # the network emulator's heap: HEAP_WORDS (due, gp)
 H_MEVENTS = _S.word()        # EVENTS_WORDS per M: epoll_wait's event buffer
 H_MNETLAT = _S.word()        # histogram.NBUCKETS per M: readiness due -> G running latency
 H_MTRACE = _S.word()         # S_TRACE events of TRACE_WORDS per M with a buffer (trace.py)
+# --- STW / procresize / locked Ms (issue 13) ---
+H_STWLAT = _S.word()         # 2 * histogram.NBUCKETS: time-to-safepoint, then pause
+                             # (written by the worldsema holder)
 # (new tables: append their header word here)
 H_END = _S.word()            # size of S
 KNOBS_MAX = 32
@@ -321,13 +339,21 @@ EXTRA_COUNTERS = ("netpoll_blocking_calls", "cpu_ns", "netpoll_gs_nonblocking",
  ST_NETPOLL_GS_SYSMON, ST_NETWAITS, ST_NETWAIT_EARLY, ST_DIRECT_HANDOFFS,
  ST_EAGER_WAKEUPS) = range(
     len(COUNTERS), len(COUNTERS) + len(EXTRA_COUNTERS))
-STSTRIDE = 40
+# --- STW / procresize / locked Ms (issue 13) ---
+# counters of the later mechanisms (README, "Reading results"): in every port result
+LATER_COUNTERS = ("stw_pauses", "stw_preemptions", "procresizes", "lockedm_handoffs",
+                  "threads_exited")
+(ST_STW_PAUSES, ST_STW_PREEMPTIONS, ST_PROCRESIZES, ST_LOCKEDM_HANDOFFS,
+ ST_THREADS_EXITED) = range(len(COUNTERS) + len(EXTRA_COUNTERS),
+                            len(COUNTERS) + len(EXTRA_COUNTERS) + len(LATER_COUNTERS))
+STSTRIDE = 48
 # unnamed slots at the end of the row (not results): the M's trace events written and dropped
 ST_TRACE_N = STSTRIDE - 2
 ST_TRACE_DROPPED = STSTRIDE - 1
 
 # ---- execution trace (trace.py) -----------------------------------------------------------------
-TRACE_WORDS = 4      # per event: cputicks, kind | arg << 8, goid, P id
+TR_TICKS, TR_KINDARG, TR_GOID, TR_P = range(4)   # an event: cputicks, kind | arg << 8, goid, P
+TRACE_WORDS = 4
 TRACE_MAX = 65536    # default events per M
 TRACE_MS_MAX = 256   # Ms (rows 0..255) with a buffer; later Ms only count drops
 
@@ -336,4 +362,5 @@ PD_READY = -1      # pollDesc.rg: readiness arrived and nobody consumed it
 PD_WAIT = -2       # pollDesc.rg: a G is about to park on it
 EVENTS_MAX = 128   # epoll events per netpoll call
 EVENTS_WORDS = EVENTS_MAX * 12 // 8  # epoll_event is 12 packed bytes
-assert len(COUNTERS) + len(EXTRA_COUNTERS) <= ST_TRACE_N, "mstats rows too short"
+assert len(COUNTERS) + len(EXTRA_COUNTERS) + len(LATER_COUNTERS) <= ST_TRACE_N, \
+    "mstats rows too short"

@@ -83,6 +83,9 @@ PRESETS = {
                        "a readied G is handed with an idle P straight to a woken thread (rejected approach 2)"),
     "eager-wakeup": ({"eager_wakeup": 1},
                      "unpark a thread on every ready while a P is idle (rejected approach 3)"),
+    "go1.14": ({"async_preempt": 1, "sysretake": 1},
+               "Go >= 1.14's asynchronous preemption and retake of a P whose time slice is over: "
+               "the port's match for a Go engine of 1.14 or later"),
 }
 
 

@@ -34,7 +34,7 @@ class _Operands:
 
     def render(self, op: int, a: int, b: int, c: int) -> str:
         p = self.program
-        if op in (ops.WORK, ops.NETWAIT, ops.SLEEP):
+        if op in (ops.WORK, ops.NETWAIT, ops.SLEEP, ops.STW):
             return self.dist(a)
         if op in (ops.SEND, ops.RECV):
             return _pick(p.chan_names, a)
@@ -55,7 +55,9 @@ class _Operands:
             return f"{self.dist(a)} exit->{b}"
         if op in (ops.NEXT, ops.ENDLOOP):
             return f"->{a}"
-        return ""      # RET, WAIT_CHILDREN, YIELD
+        if op == ops.SETPROCS:
+            return str(a)
+        return ""      # RET, WAIT_CHILDREN, YIELD, WORLDSEMA, LOCKTHREAD, UNLOCKTHREAD
 
 
 def disasm(program: Program) -> list[str]:

@@ -31,12 +31,20 @@ ENDLOOP = 14       # a=pc of the LOOP              jump back to the LOOP test
 CALL = 15          # a=entry pc                   push the return pc and jump
 LOCK = 16          # a=mutex                      sync.Mutex.Lock
 UNLOCK = 17        # a=mutex                      sync.Mutex.Unlock
+# --- STW / procresize / locked Ms (issue 13); numbered apart so other new ops do not collide ---
+WORLDSEMA = 40     #                              acquire worldsema (may park): before STW/SETPROCS
+STW = 41           # a=dist                       stop the world, hold it the duration, start it
+SETPROCS = 42      # a=n                          runtime.GOMAXPROCS(n): stop, procresize, start
+LOCKTHREAD = 43    #                              runtime.LockOSThread()
+UNLOCKTHREAD = 44  #                              runtime.UnlockOSThread()
 
 NAMES = {
     RET: "RET", WORK: "WORK", GO: "GO", WAIT_CHILDREN: "WAIT_CHILDREN", WAIT_GROUP: "WAIT_GROUP",
     SEND: "SEND", RECV: "RECV", YIELD: "YIELD", SYSCALL: "SYSCALL", NETWAIT: "NETWAIT",
     SLEEP: "SLEEP", REPEAT: "REPEAT", NEXT: "NEXT", LOOP: "LOOP", ENDLOOP: "ENDLOOP",
     CALL: "CALL", LOCK: "LOCK", UNLOCK: "UNLOCK",
+    WORLDSEMA: "WORLDSEMA", STW: "STW", SETPROCS: "SETPROCS", LOCKTHREAD: "LOCKTHREAD",
+    UNLOCKTHREAD: "UNLOCKTHREAD",
 }
 
 # --- distributions: dists[i] = [kind, p1, p2], nanoseconds --------------------------------------

@@ -269,6 +269,15 @@ class Function:
 
 
 @dataclass
+class GcSection:
+    """The top-level ``gc:``: a stop-the-world of ``pause`` every ``every`` (issue 13)."""
+
+    every: Dur
+    pause: Dur
+    line: int
+
+
+@dataclass
 class Workload:
     """A loaded and validated workload file; compile one case of it with ``compile_case``."""
 
@@ -289,6 +298,7 @@ class Workload:
     functions: dict[str, Function]  # in file order
     func_order: list[str] = field(default_factory=list)  # callees before callers (acyclic)
     ops_scalar: Scalar | None = None
+    gc: GcSection | None = None    # periodic stop-the-world pauses (a GC stand-in)
     max_goroutines: int | None = None   # the file's cap on the G table (workload/sizes.py)
 
     def ops_value(self, params) -> int | None:

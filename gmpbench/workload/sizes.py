@@ -15,13 +15,15 @@ DEFAULT_MAX_GOROUTINES = 1 << 20    # G table rows when neither the program nor 
 
 
 def goroutine_bound(wl: Workload, params: dict) -> int | None:
-    """The most goroutines one run of this case creates, main included; None when unbounded.
-    (Gs created, an upper bound on the Gs live at once: exited Gs' rows are reused.)"""
+    """The most goroutines one run of this case creates, main (and the ``gc:`` section's system
+    goroutine) included; None when unbounded.  (Gs created, an upper bound on the Gs live at
+    once: exited Gs' rows are reused.)"""
     made: dict[str, int | None] = {}
     for name in wl.func_order:          # callees first: made[callee] is always ready
         made[name] = _body(wl.functions[name].body, made, params)
     inside_main = _body(wl.main.body, made, params)
-    return None if inside_main is None else 1 + inside_main
+    system = 1 if wl.gc is not None else 0      # the gc: goroutine takes a row too
+    return None if inside_main is None else 1 + system + inside_main
 
 
 def table_size(bound: int | None, max_goroutines: int | None) -> int:
