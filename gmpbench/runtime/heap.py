@@ -13,12 +13,8 @@ def _swap(S, base, i, j):
     S[a + 1], S[b + 1] = S[b + 1], S[a + 1]
 
 
-@core(void(Sarr, i64, i64, i64, i64))
-def heap_push(S, base, n, key, value):
-    i = S[n]
-    S[base + 2 * i] = key
-    S[base + 2 * i + 1] = value
-    S[n] = i + 1
+@core(void(Sarr, i64, i64))
+def _siftup(S, base, i):
     while i > 0:
         parent = (i - 1) // 2
         if S[base + 2 * parent] <= S[base + 2 * i]:
@@ -27,21 +23,53 @@ def heap_push(S, base, n, key, value):
         i = parent
 
 
+@core(void(Sarr, i64, i64, i64, i64))
+def heap_push(S, base, n, key, value):
+    i = S[n]
+    S[base + 2 * i] = key
+    S[base + 2 * i + 1] = value
+    S[n] = i + 1
+    _siftup(S, base, i)
+
+
 @core(i64(Sarr, i64, i64))
 def heap_pop(S, base, n):
     """Remove the smallest key (the heap must not be empty); returns its value."""
     value = S[base + 1]
+    _remove_at(S, base, n, 0)
+    return value
+
+
+@core(boolean(Sarr, i64, i64, i64))
+def heap_remove(S, base, n, value):
+    """Remove the entry holding ``value`` (deltimer); False when there is none."""
+    for i in range(S[n]):
+        if S[base + 2 * i + 1] == value:
+            _remove_at(S, base, n, i)
+            return True
+    return False
+
+
+@core(void(Sarr, i64, i64, i64))
+def _remove_at(S, base, n, i):
+    """Move the last entry into slot i and restore the heap order around it."""
     last = S[n] - 1
-    _swap(S, base, 0, last)
+    _swap(S, base, i, last)
     S[n] = last
-    i = 0
+    if i < last:
+        _siftup(S, base, i)
+        _siftdown(S, base, last, i)
+
+
+@core(void(Sarr, i64, i64, i64))
+def _siftdown(S, base, last, i):
     while True:
         small = i
         for c in (2 * i + 1, 2 * i + 2):
             if c < last and S[base + 2 * c] < S[base + 2 * small]:
                 small = c
         if small == i:
-            return value
+            return
         _swap(S, base, i, small)
         i = small
 

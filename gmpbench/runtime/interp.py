@@ -11,7 +11,6 @@ import numpy as np
 
 from ..workload import ops
 from .atomics import load_relaxed
-from .chan import chanrecv, chansend
 from .layout import (
     G_NETSTATE,
     G_PC,
@@ -24,10 +23,12 @@ from .layout import (
     S_STEPS_PER_NS,
 )
 from .lock import nanotime
-from .mem import Sarr, boolean, codex, core, distx, f64, gx, i64, knob, stkx
+from .mem import Sarr, boolean, codex, core, distx, gx, i64, knob, stkx
 from .netpoll import netwait_finish, netwait_start
 from .policy import K_ASYNC_PREEMPT
 from .proc import newproc, stopping
+from .sampling import sample
+from .selectgo import STEP_PARK, chan_resume, chan_step, resuming
 from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
 from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
 from .timers import timesleep
@@ -43,54 +44,12 @@ WHY_SYSCALL = 5   # exitsyscall took the slow path (exitsyscall0): see sched.fin
 ASYNC_CHUNK = 32       # steps between preemption checks with async_preempt (~100 ns)
 STOP_CHUNK = 1 << 18   # steps between checks for the end of the run otherwise (~1 ms)
 TICKS_MAX = 1 << 40  # ticks_to_ns's range: no overflow of the fixed-point product
-SIGMA_SCALE = 1e9  # lognormal sigma is stored * 1e9 (S holds only integers)
 
 
 @core(i64(Sarr, i64))
 def ticks_to_ns(S, ticks):
     """A tick count (below 2**40, ~6 minutes) in ns: a multiply, since every execute calls it."""
     return (min(ticks, TICKS_MAX) * S[S_NS_PER_TSC_Q20]) >> 20
-
-
-@core(f64(Sarr, i64))
-def rand01(S, g):
-    """Uniform in (0, 1) from the G's xorshift64* state."""
-    x = np.uint64(S[g + G_RNG])
-    x ^= x >> np.uint64(12)
-    x ^= x << np.uint64(25)
-    x ^= x >> np.uint64(27)
-    S[g + G_RNG] = np.int64(x)
-    r = x * np.uint64(2685821657736338717)
-    return (np.float64(r >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
-
-
-@core(f64(Sarr, i64))
-def std_normal(S, g):
-    u1 = rand01(S, g)
-    u2 = rand01(S, g)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-
-
-@core(i64(Sarr, i64, i64))
-def sample(S, g, d):
-    """A duration in ns drawn from distribution d with the G's own random stream."""
-    dx = distx(S, d)
-    kind = S[dx]
-    p1 = np.float64(S[dx + 1])
-    p2 = np.float64(S[dx + 2])
-    if kind == ops.D_CONST:
-        v = p1
-    elif kind == ops.D_EXP:
-        v = -p1 * np.log(rand01(S, g))
-    elif kind == ops.D_UNIFORM:
-        v = p1 + (p2 - p1) * rand01(S, g)
-    elif kind == ops.D_NORMAL:
-        v = p1 + p2 * std_normal(S, g)
-    else:
-        v = p1 * np.exp(p2 / SIGMA_SCALE * std_normal(S, g))
-    if v <= 0.0:
-        return 0
-    return np.int64(v)
 
 
 @core(i64(Sarr, i64))
@@ -125,10 +84,6 @@ def burn(S, g, steps):
 def may_block(S, mid, gp, op, a):
     """The statements that may block: True when gp must park (the operation completes when
     it is readied)."""
-    if op == ops.SEND:
-        return chansend(S, mid, gp, a)
-    if op == ops.RECV:
-        return chanrecv(S, mid, gp, a)
     if op == ops.WAIT_CHILDREN:
         return wait_children(S, mid, gp)
     if op == ops.WAIT_GROUP:
@@ -142,6 +97,10 @@ def run_g(S, mid, gp):
     g = gx(S, gp)
     stk = stkx(S, gp)
     pc = S[g + G_PC]
+    if resuming(S, gp):                     # readied in a channel statement: complete it
+        pc = chan_resume(S, mid, gp, pc)
+        if pc < 0:
+            return WHY_PARK if pc == STEP_PARK else WHY_STOP
     while True:
         if load_relaxed(S, g + G_PREEMPT) != 0:
             S[g + G_PC] = pc
@@ -152,8 +111,14 @@ def run_g(S, mid, gp):
         ins = codex(S, pc)
         op = S[ins]
         a = S[ins + 1]
-        if op == ops.SEND or op == ops.RECV or op == ops.WAIT_CHILDREN or \
-                op == ops.WAIT_GROUP or op == ops.LOCK:
+        if op == ops.SEND or op == ops.RECV or op >= ops.CLOSE:
+            if op == ops.JMP:
+                pc = a
+                continue
+            pc = chan_step(S, mid, gp, pc)
+            if pc < 0:
+                return WHY_PARK if pc == STEP_PARK else WHY_STOP
+        elif op == ops.WAIT_CHILDREN or op == ops.WAIT_GROUP or op == ops.LOCK:
             pc += 1
             if may_block(S, mid, gp, op, a):
                 S[g + G_PC] = pc                # gopark: resumes after the statement

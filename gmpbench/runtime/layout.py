@@ -244,3 +244,46 @@ PD_WAIT = -2       # pollDesc.rg: a G is about to park on it
 EVENTS_MAX = 128   # epoll events per netpoll call
 EVENTS_WORDS = EVENTS_MAX * 12 // 8  # epoll_event is 12 packed bytes
 assert len(COUNTERS) + len(EXTRA_COUNTERS) <= ST_TRACE_N, "mstats rows too short"
+
+
+# --- select / close / serve (issue 14) ---------------------------------------------------------
+# Channels: closed flag; a nil channel (declared `nil`) has C_CAP = CAP_NIL.
+C_CLOSED = 15      # chan lock: close(c) happened (never cleared)
+CAP_NIL = -1
+
+# Sudogs (table sudogs, chan.go's sudog): every G owns a block of S[H_SUDOGN] rows of SGSTRIDE
+# words: row 0 is the G's select header (SEL_*), rows 1.. are its sudogs, one per case of the
+# select it blocks in (row 1 for a plain send/recv).  Sudog id sg = gp * S[H_SUDOGN] + k.
+# Wait queues (C_RECVQ_*/C_SENDQ_*) hold sudog ids, doubly linked through SG_NEXT/SG_PREV.
+H_SUDOGS = 221       # base of the sudog table
+H_SUDOGN = 222       # rows per G: 1 + the most cases of any select of the program
+SGSTRIDE = 8
+SG_NEXT = 0          # chan lock: wait queue links
+SG_PREV = 1
+SG_ELEM = 2          # chan lock: the value carried (filled by the partner)
+SG_CHAN = 3          # the channel (cid) of the case
+SG_ISSELECT = 4      # 1 when the sudog belongs to a select (the partner must win SEL_DONE)
+SG_KIND = 5          # the case kind, CASE_* (select only)
+SG_POLL = 6          # owner: pollorder[k - 1] (a case index, 0-based)
+SG_LOCKORD = 7       # owner: lockorder[k - 1]
+SEL_DONE = 0         # atomic: g.selectDone -- 0 while blocked, CAS to 1 by the one waker
+SEL_PARAM = 1        # g.param: the sudog that completed the G's operation; 0: a close woke it
+SEL_RESUME = 2       # owner: 1 while the G is parked in a channel operation (resumes it)
+CASE_RECV, CASE_SEND, CASE_AFTER = 1, 2, 3
+
+WAIT_SELECT = 8      # G_WAITREASON values (WAIT_REASONS continued)
+WAIT_CHANSEND_NIL = 9
+WAIT_CHANRECV_NIL = 10
+WAIT_REASONS += ["select", "chan send (nil chan)", "chan receive (nil chan)"]
+UNLOCK_SELECT = 7    # park_m: unlock every channel of the select, then the timer lock
+
+FATAL_PANIC = 7      # a Go panic; S_FATALARG is PANIC_*
+PANIC_SEND_CLOSED, PANIC_CLOSE_CLOSED, PANIC_CLOSE_NIL = 1, 2, 3
+PANIC_MESSAGES = {PANIC_SEND_CLOSED: "send on closed channel",
+                  PANIC_CLOSE_CLOSED: "close of closed channel",
+                  PANIC_CLOSE_NIL: "close of nil channel"}
+
+SELECT_COUNTERS = ("selects", "select_parks")   # results' counters, after EXTRA_COUNTERS
+ST_SELECTS = len(COUNTERS) + len(EXTRA_COUNTERS)
+ST_SELECT_PARKS = ST_SELECTS + 1
+assert ST_SELECT_PARKS < ST_TRACE_N, "mstats rows too short"

@@ -32,6 +32,7 @@ from .layout import (
     G_WAITREASON,
     G_WORKLEFT,
     M_CURG,
+    M_FASTRAND,
     M_NEXTP,
     M_P,
     M_PARK,
@@ -485,6 +486,18 @@ def newproc(S, mid, entry, parent, group):
     runqput(S, mid, pid, gp, True)
     wakep_if_needed(S, mid)
     return gp
+
+
+@core(i64(Sarr, i64))
+def fastrand(S, mid):
+    """The M's xorshift (fastrand): steal order, select's poll order."""
+    m = mx(S, mid)
+    x = np.uint64(S[m + M_FASTRAND])
+    x ^= x << np.uint64(13)
+    x ^= x >> np.uint64(7)
+    x ^= x << np.uint64(17)
+    S[m + M_FASTRAND] = np.int64(x)
+    return np.int64(x >> np.uint64(1))
 
 
 @core(void(Sarr, i64, i64, i64, i64, i64))

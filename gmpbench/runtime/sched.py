@@ -30,7 +30,6 @@ from .layout import (
     G_WAITSINCE,
     H_COPRIMES,
     M_CURG,
-    M_FASTRAND,
     M_NEXTP,
     M_P,
     M_PARK,
@@ -82,6 +81,7 @@ from .layout import (
     UNLOCK_GROUP,
     UNLOCK_MUTEX,
     UNLOCK_NETPOLL,
+    UNLOCK_SELECT,
     UNLOCK_TIMER,
     W_LOCK,
     X_SEMALOCK,
@@ -132,6 +132,7 @@ from .proc import (
     acquirep,
     casgstatus,
     dropg,
+    fastrand,
     fatal,
     gnew,
     injectglist,
@@ -157,22 +158,12 @@ from .runq import (
 )
 from .stats import hist_record
 from .sync import child_exited, children_commit_park, group_done, release_g
+from .selectgo import selparkcommit
 from .sysmon import newsysmon, sysmon
 from .timers import timerproc
 from .trace import EV_GO_START, EV_GO_STOP, EV_STEAL, STEAL_SHIFT, trace_event
 
 # ---- picking a G ------------------------------------------------------------------------------
-
-@core(i64(Sarr, i64))
-def fastrand(S, mid):
-    m = mx(S, mid)
-    x = np.uint64(S[m + M_FASTRAND])
-    x ^= x << np.uint64(13)
-    x ^= x >> np.uint64(7)
-    x ^= x << np.uint64(17)
-    S[m + M_FASTRAND] = np.int64(x)
-    return np.int64(x >> np.uint64(1))
-
 
 @core(void(Sarr, i64))
 def start_spinning(S, mid):
@@ -404,6 +395,8 @@ def park_m(S, mid, gp):
             casgstatus(S, gp, Gwaiting, Grunnable)
             S[gx(S, gp) + G_READYTICK] = cputicks()
             return gp
+    elif kind == UNLOCK_SELECT:
+        selparkcommit(S, gp, obj)
     elif kind == UNLOCK_CHILDREN:
         if not children_commit_park(S, gp):
             casgstatus(S, gp, Gwaiting, Grunnable)

@@ -71,6 +71,7 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     dists = _dist_rows(program.dists)
     cop = coprimes(procs)
     depth = max(1, int(program.max_depth))
+    sgn = sudogs_per_g(code)
     sizes = [
         (L.H_ALLP, (procs + 1) * L.PSTRIDE),
         (L.H_RUNQ, (procs + 1) * L.RUNQ_MAX),
@@ -78,7 +79,7 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_ALLG, (max_gs + 1) * L.GSTRIDE),
         (L.H_GSTK, (max_gs + 1) * depth),
         (L.H_CHANS, (len(caps) + 1) * L.CSTRIDE),
-        (L.H_CHANBUF, int(caps.sum())),
+        (L.H_CHANBUF, int(np.maximum(caps, 0).sum())),
         (L.H_GROUPS, (len(program.group_names) + 1) * L.WSTRIDE),
         (L.H_MUTEXES, (len(program.mutex_names) + 1) * L.XSTRIDE),
         (L.H_CODE, code.size),
@@ -86,11 +87,12 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
         (L.H_COPRIMES, len(cop)),
-        (L.H_TIMERS, 2 * (max_gs + 1)),
+        (L.H_TIMERS, 2 * (max_gs + 1) * (sgn - 1)),   # a sleep, or a select's after cases
         (L.H_NETHEAP, 2 * (max_gs + 1)),
         (L.H_MEVENTS, (maxm + 1) * L.EVENTS_WORDS),
         (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
         (L.H_MTRACE, trace_rows * trace_max * L.TRACE_WORDS),
+        (L.H_SUDOGS, (max_gs + 1) * sgn * L.SGSTRIDE),
     ]
     bases, end = {}, L.SCHED_SIZE
     for h, n in sizes:
@@ -102,13 +104,14 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     assert all(S[h] >= L.SCHED_SIZE for h in range(L.H_ALLP, L.H_END) if h != L.H_GSTKDEPTH), \
         "a table of layout.py has no region in new_state"
     S[L.H_GSTKDEPTH] = depth
+    S[L.H_SUDOGN] = sgn
     S[L.H_END] = end
     S[S[L.H_CODE]:S[L.H_CODE] + code.size] = code.ravel()
     S[S[L.H_DISTS]:S[L.H_DISTS] + dists.size] = dists.ravel()
     assert NKNOBS <= L.KNOBS_MAX
     S[L.S_KNOBS:L.S_KNOBS + NKNOBS] = np.asarray(knobs, dtype=np.int64)
     S[S[L.H_COPRIMES]:S[L.H_COPRIMES] + len(cop)] = cop
-    offs = np.concatenate([[0], np.cumsum(caps)[:-1]]).astype(np.int64)
+    offs = np.concatenate([[0], np.cumsum(np.maximum(caps, 0))[:-1]]).astype(np.int64)
     for i, cap in enumerate(caps):             # channels, groups, mutexes: row = index
         c = table(S, L.H_CHANS, L.CSTRIDE, i)
         c[L.C_CAP] = cap
@@ -135,6 +138,14 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         m[L.M_ID] = mid
         m[L.M_FASTRAND] = (seed * 2654435761 + mid * 40503) | 1
     return S
+
+
+def sudogs_per_g(code: np.ndarray) -> int:
+    """Rows of a G's sudog block: its select header and one sudog per case of the largest
+    select of the program (at least one, for a plain send/recv)."""
+    from ..workload.ops import SELECT
+    selects = code[code[:, 0] == SELECT, 1]
+    return 1 + max(1, int(selects.max()) if selects.size else 1)
 
 
 def steps_per_ns(S: np.ndarray) -> float:

@@ -186,7 +186,7 @@ class _Run:
         st = rows(S, L.H_MSTATS, L.STSTRIDE, nm).sum(axis=0)
         counters = {name: int(st[i]) for i, name in enumerate(L.COUNTERS)}
         counters["threads_max"] = int(sc[L.S_THREADS_MAX])
-        for i, name in enumerate(L.EXTRA_COUNTERS):
+        for i, name in enumerate(L.EXTRA_COUNTERS + L.SELECT_COUNTERS):
             counters[name] = int(st[len(L.COUNTERS) + i])
         q = sc[L.S_TSC_PER_NS_Q20] / float(1 << 20)
         trace, dropped = collect(S) if sc[L.S_TRACE] else (None, 0)
@@ -219,6 +219,9 @@ class _Run:
         if code == L.FATAL_MAXG:
             return RunError("maxg", f"fatal error: more than {int(S[L.S_MAXG])} live "
                             "goroutines (the G table is full)")
+        if code == L.FATAL_PANIC:
+            return RunError("panic", "panic: " + L.PANIC_MESSAGES[int(S[L.S_FATALARG])],
+                            goroutine_dump(S, self.program))
         if code == L.FATAL_INTERRUPT:
             return RunInterrupted("interrupt", "interrupted")
         return RunError("throw", "fatal error: " + "; ".join(self.errors or ["unknown"]),
@@ -254,7 +257,7 @@ def channel_stats(S, program) -> dict:
         c = table(S, L.H_CHANS, L.CSTRIDE, i)
         out[name] = {"sent": int(c[L.C_SENT]), "received": int(c[L.C_RECVD]),
                      "sent_sum": int(c[L.C_SENTSUM]), "received_sum": int(c[L.C_RECVDSUM]),
-                     "buffered": int(c[L.C_COUNT])}
+                     "buffered": int(c[L.C_COUNT]), "closed": bool(c[L.C_CLOSED])}
     return out
 
 

@@ -1,4 +1,4 @@
-"""Timers for `sleep: D` (time.Sleep): one min-heap of (when, G) under a lock, served by a
+"""Timers for `sleep: D` (time.Sleep) and select's `after: D` (selectgo.py): one min-heap of (when, G) under a lock, served by a
 timer thread.
 
 How this maps to Go (DESIGN.md, "Timers", which also says what the difference changes in the
@@ -9,7 +9,8 @@ deadline and hands expired Gs to the scheduler with injectglist -- the global qu
 for idle Ps -- as the netpoller does, then wakes sysmon as timerproc's exitsyscall did.  A G parks holding the timer
 lock, released by park_m once it is _Gwaiting, so the timer thread never readies a running G.
 """
-from .atomics import load, xadd
+from .atomics import cas, load, xadd
+from .chan import selx, sg_g
 from .heap import heap_due, heap_pop, heap_push, heap_sleep
 from .layout import (
     G_SCHEDLINK,
@@ -19,6 +20,8 @@ from .layout import (
     S_TIMERHEAPN,
     S_TIMERLOCK,
     S_TIMERNOTE,
+    SEL_DONE,
+    SEL_PARAM,
     UNLOCK_TIMER,
     WAIT_SLEEP,
 )
@@ -43,6 +46,18 @@ def timesleep(S, mid, gp, ns):
     prepark(S, mid, gp, WAIT_SLEEP, 0, UNLOCK_TIMER)
 
 
+@core(i64(Sarr, i64))
+def fire_after(S, sg):
+    """A select's `after:` timer (timer lock held): its G when the timer wins the select
+    (SEL_DONE, against the select's channel partners), else 0 -- the select already ended."""
+    gp = sg_g(S, sg)
+    h = selx(S, gp)
+    if not cas(S, h + SEL_DONE, 0, 1):
+        return 0
+    S[h + SEL_PARAM] = sg
+    return gp
+
+
 @core(void(Sarr))
 def timerproc(S):
     """The timer thread: ready every G whose time has come, then sleep until the next one."""
@@ -54,9 +69,13 @@ def timerproc(S):
         n = 0
         while heap_due(S, S[H_TIMERS], S_TIMERHEAPN, now):
             gp = heap_pop(S, S[H_TIMERS], S_TIMERHEAPN)
+            n += 1
+            if gp < 0:
+                gp = fire_after(S, -gp)
+                if gp == 0:
+                    continue
             S[gx(S, gp) + G_SCHEDLINK] = glist
             glist = gp
-            n += 1
         wait = heap_sleep(S, S[H_TIMERS], S_TIMERHEAPN, now)
         seq = load(S, S_TIMERNOTE)
         unlock(S, S_TIMERLOCK)

@@ -12,7 +12,7 @@ from . import ops
 from .durations import format_dist
 from .loader import check_case
 from .program import Program
-from .schema import Stmt, Workload, in_file, parse_bool, parse_count
+from .schema import Stmt, Workload, in_file, parse_bool, parse_capacity, parse_count
 
 # statements that compile to one instruction whose operand a indexes a names table
 _NAMED_OPS = {"send": ops.SEND, "recv": ops.RECV, "lock": ops.LOCK, "unlock": ops.UNLOCK}
@@ -46,6 +46,10 @@ def _stmt_depth(stmt: Stmt, depth: dict[str, int]) -> int:
         return _body_depth(stmt.body, depth)
     if stmt.kind == "call":
         return 1 + depth[stmt.target.value]
+    if stmt.kind == "range":
+        return _body_depth(stmt.body, depth)
+    if stmt.kind == "select":
+        return max(_body_depth(case.body, depth) for case in stmt.cases)
     return 0
 
 
@@ -88,7 +92,7 @@ class _Compiler:
             pc_line=np.array(self.pc_line, dtype=np.int64),
             pc_text=self.pc_text,
             chan_names=list(self.wl.channels),
-            chan_caps=np.array([cap.get(self.params, parse_count)
+            chan_caps=np.array([cap.get(self.params, parse_capacity)
                                 for cap in self.wl.channels.values()], dtype=np.int64),
             group_names=list(self.wl.groups),
             mutex_names=list(self.wl.mutexes),
@@ -179,3 +183,49 @@ class _Compiler:
         self.block(stmt.body)
         self.emit(ops.ENDLOOP, top, line=stmt.line, text=f"end loop: {shown}")
         self.code[top][2] = len(self.code)
+
+    # --- select / close / range (issue 14) -----------------------------------------------------
+
+    def op_close(self, stmt: Stmt) -> None:
+        self.emit(ops.CLOSE, self.index["channel"][stmt.target.value], line=stmt.line,
+                  text=f"close: {stmt.target.value}")
+
+    def op_range(self, stmt: Stmt) -> None:
+        name = stmt.target.value
+        top = self.emit(ops.RANGE, self.index["channel"][name], line=stmt.line,
+                        text=f"range: {name}")
+        self.block(stmt.body)
+        self.emit(ops.JMP, top, line=stmt.line, text=f"end range: {name}")
+        self.code[top][2] = len(self.code)
+
+    def op_select(self, stmt: Stmt) -> None:
+        """SELECT, a CASE row per case (default excluded), then each body ending in a JMP to
+        the end; the rows' body pcs and the end are patched once known."""
+        cases = [case for case in stmt.cases if case.kind != "default"]
+        top = self.emit(ops.SELECT, len(cases), -1, line=stmt.line,
+                        text=f"select: {len(stmt.cases)} cases")
+        rows = [self.emit(ops.CASE, *self.case_operands(case), line=case.line,
+                          text=self.case_text(case)) for case in cases]
+        ends = []
+        for case in stmt.cases:
+            start = len(self.code)
+            if case.kind == "default":
+                self.code[top][2] = start
+            else:
+                self.code[rows[cases.index(case)]][3] = start
+            self.block(case.body)
+            ends.append(self.emit(ops.JMP, 0, line=case.line, text="end case"))
+        for pc in ends:
+            self.code[pc][1] = len(self.code)
+        self.code[top][3] = len(self.code)
+
+    def case_operands(self, case: Stmt) -> tuple[int, int]:
+        if case.kind == "after":
+            return ops.CASE_AFTER, self.dist(case.dur)[0]
+        kind = ops.CASE_RECV if case.kind == "recv" else ops.CASE_SEND
+        return kind, self.index["channel"][case.target.value]
+
+    def case_text(self, case: Stmt) -> str:
+        if case.kind == "after":
+            return f"case after: {self.dist(case.dur)[1]}"
+        return f"case {case.kind}: {case.target.value}"

@@ -53,8 +53,15 @@ class _Operands:
             return f"{a} exit->{b}"
         if op == ops.LOOP:
             return f"{self.dist(a)} exit->{b}"
-        if op in (ops.NEXT, ops.ENDLOOP):
+        if op in (ops.NEXT, ops.ENDLOOP, ops.JMP):
             return f"->{a}"
+        if op in (ops.CLOSE, ops.RANGE):
+            return _pick(p.chan_names, a) + (f" exit->{b}" if op == ops.RANGE else "")
+        if op == ops.SELECT:
+            return f"{a} cases" + (f" default->{b}" if b >= 0 else "") + f" end->{c}"
+        if op == ops.CASE:
+            what = self.dist(b) if a == ops.CASE_AFTER else _pick(p.chan_names, b)
+            return f"{ {ops.CASE_RECV: 'recv', ops.CASE_SEND: 'send'}.get(a, 'after')} {what} ->{c}"
         return ""      # RET, WAIT_CHILDREN, YIELD
 
 

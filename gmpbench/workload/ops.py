@@ -29,11 +29,20 @@ CALL = 15          # a=entry pc                   push the return pc and jump
 LOCK = 16          # a=mutex                      sync.Mutex.Lock
 UNLOCK = 17        # a=mutex                      sync.Mutex.Unlock
 
+# channels as Go has them (select / close / range); numbered apart from the block above
+CLOSE = 40         # a=chan                       close(c)
+RANGE = 41         # a=chan, b=pc after the loop   v, ok := <-c; !ok jumps to b (`for range c`)
+JMP = 42           # a=pc                         jump (end of a range body, of a select case)
+SELECT = 43        # a=cases, b=default body pc or -1, c=pc after   selectgo over the CASE rows
+CASE = 44          # a=CASE_* kind, b=chan or dist, c=body pc       one row per case after SELECT
+CASE_RECV, CASE_SEND, CASE_AFTER = 1, 2, 3   # runtime/layout.py's CASE_* (the same numbers)
+
 NAMES = {
     RET: "RET", WORK: "WORK", GO: "GO", WAIT_CHILDREN: "WAIT_CHILDREN", WAIT_GROUP: "WAIT_GROUP",
     SEND: "SEND", RECV: "RECV", YIELD: "YIELD", SYSCALL: "SYSCALL", NETWAIT: "NETWAIT",
     SLEEP: "SLEEP", REPEAT: "REPEAT", NEXT: "NEXT", LOOP: "LOOP", ENDLOOP: "ENDLOOP",
     CALL: "CALL", LOCK: "LOCK", UNLOCK: "UNLOCK",
+    CLOSE: "CLOSE", RANGE: "RANGE", JMP: "JMP", SELECT: "SELECT", CASE: "CASE",
 }
 
 # --- distributions: dists[i] = [kind, p1, p2], nanoseconds --------------------------------------

@@ -178,6 +178,17 @@ def parse_positive(value) -> int:
     return number
 
 
+NIL_CAPACITY = -1   # a channel declared `nil` (runtime layout's CAP_NIL)
+
+
+def parse_capacity(value) -> int:
+    """A channel's capacity: a count, or nil (null) for a nil channel (blocks forever,
+    close panics)."""
+    if value is None or (isinstance(value, str) and value.strip() == "nil"):
+        return NIL_CAPACITY
+    return parse_count(value)
+
+
 def parse_bool(value) -> bool:
     if isinstance(value, bool):
         return value
@@ -255,7 +266,9 @@ class Stmt:
     dur: Dur | None = None         # work/syscall/netwait/sleep/loop
     block: Scalar | None = None    # syscall: block
     group: Name | None = None      # go: group
-    body: list[Stmt] = field(default_factory=list)   # repeat/loop: do
+    body: list[Stmt] = field(default_factory=list)   # repeat/loop/range: do; a select case's do
+    cases: list[Stmt] = field(default_factory=list)  # select: its cases, kinds recv/send/after/
+                                                     # default (issue 14)
 
 
 @dataclass
