@@ -34,8 +34,17 @@ SHIPPED = {
     "fan-out": {"batches": 5, "width": 20},
     "syscall-heavy": {"gs": 4, "iters": 5},
     "netpoll-heavy": {"conns": 8, "requests": 5},
-    "ping-pong-hog": {"rounds": 200, "hog": "50ms"},
+    "go/ping-pong-hog": {"rounds": 200, "hog": "50ms"},
     "wakeup": {"tasks": 50},
+    "go/create-goroutines": {"links": 500},
+    "go/create-goroutines-parallel": {"links": 500},
+    "go/chan-sync": {"rounds": 200},
+    "go/chan-prod-cons": {"messages": 200, "cap": 0},
+    "go/chan-prod-cons-work": {"messages": 200, "cap": 100},
+    "go/wakeup-parallel-spinning": {"iters": 20, "delay_us": 4},
+    "go/wakeup-parallel-syscall": {"iters": 20, "delay_us": 4},
+    "go/matmult": {"leaf": "20ns"},
+    "go/syscall-excess": {"calls": 80},
 }
 
 # every statement of the grammar, each distribution, groups, mutexes, calls and loops

@@ -9,14 +9,24 @@ from gmpbench.runtime.threads import run_program
 from test_runtime_syscalls import looping_hog
 from util import hog_workload, compile_file, compile_text
 
-# Small cases of every shipped workload, so that 11 presets x 5 workloads stay quick.
+# Small cases of every shipped workload, so that every preset x workload stays quick.
 SMALL = {
     "fan-out": {"batches": 100},
     "ping-pong": {"rounds": 5000},
-    "ping-pong-hog": {"rounds": 50, "hog": "100ms"},
+    "go/ping-pong-hog": {"rounds": 50, "hog": "100ms"},
     "syscall-heavy": {"iters": 10},
     "netpoll-heavy": {"conns": 32, "requests": 20},
     "wakeup": {"tasks": 500},
+    # Go's own scheduler benchmarks (workloads/go/)
+    "go/create-goroutines": {"links": 2000},
+    "go/create-goroutines-parallel": {"links": 2000},
+    "go/chan-sync": {"rounds": 500},
+    "go/chan-prod-cons": {"messages": 1000, "cap": 10},
+    "go/chan-prod-cons-work": {"messages": 500, "cap": 0},
+    "go/wakeup-parallel-spinning": {"iters": 50, "delay_us": 0},
+    "go/wakeup-parallel-syscall": {"iters": 50, "delay_us": 0},
+    "go/matmult": {"leaf": "50ns"},
+    "go/syscall-excess": {"calls": 400},
 }
 
 
@@ -25,7 +35,8 @@ def run(prog, procs, policy, **kw):
 
 
 def test_every_shipped_workload_has_a_small_case():
-    assert {p.stem for p in Path("workloads").glob("*.yaml")} == set(SMALL)
+    assert {str(p.relative_to("workloads").with_suffix(""))
+            for p in Path("workloads").rglob("*.yaml")} == set(SMALL)
 
 
 @pytest.mark.parametrize("workload", sorted(SMALL))
@@ -34,7 +45,7 @@ def test_preset_completes_workload_with_nothing_lost(core, policy, workload):
     wl, prog, case = compile_file(f"workloads/{workload}.yaml", **SMALL[workload])
     r = run(prog, 2, policy)
     c = r.counters
-    abandoned = 1 if workload == "ping-pong-hog" else 0      # the hog outlives the pair
+    abandoned = 1 if workload == "go/ping-pong-hog" else 0      # the hog outlives the pair
     assert r.gs_live <= abandoned
     assert c["gs_created"] == c["gs_exited"] + r.gs_live
     for ch in r.channels.values():

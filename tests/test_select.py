@@ -478,3 +478,55 @@ def test_go_panics_on_send_to_a_closed_channel_too(go_toolchain, tmp_path):
                           "--procs", "1", "--fast", "-o", str(tmp_path / "r.json")],
                          capture_output=True, text=True, timeout=600, cwd=ROOT, check=False)
     assert out.returncode == 1 and "panic: send on closed channel" in out.stderr
+
+
+# ---- bounded recursion (`go: F` inside F) ------------------------------------------------------
+
+CHAIN = """
+name: chain
+params: {links: 3000}
+groups: [links]
+main:
+  - go: {fn: link, group: links, depth: "${links - 1}"}
+  - wait: links
+functions:
+  link:
+    - go: {fn: link, group: links}
+"""
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_chain_of_goroutines_ends_after_its_depth(core, tmp_path, procs):
+    _, prog, _ = compile_text(tmp_path, CHAIN)
+    r = run(prog, procs)
+    assert r.counters["gs_created"] == 3000 + 1
+    assert r.gs_live == 0
+
+
+def test_a_tree_by_bounded_recursion_has_two_to_the_depth_leaves(core, tmp_path):
+    _, prog, _ = compile_text(tmp_path, """
+name: tree
+main:
+  - go: {fn: node, depth: 9}
+  - wait: children
+functions:
+  node:
+    - go: {fn: node, n: 2}
+    - wait: children
+""")
+    assert run(prog, 2).counters["gs_created"] == 1 + (2 ** 10 - 1)     # depths 9..0, main
+
+
+@pytest.mark.parametrize("text, line, field, message", [
+    ("main: [{go: a}]\nfunctions:\n  a: [{go: b}]\n  b: [{go: a}]\n", 4, "functions.a",
+     "go/call cycle: a -> b -> a"),
+    ("main: [{go: a}]\nfunctions:\n  a: [{call: a}]\n", 4, "functions.a", "go/call cycle"),
+    ("main: [{go: a}]\nfunctions:\n  a: [{go: {fn: a, depth: 3}}]\n", 4,
+     "functions.a[0].go.depth", "depth is given where it is first started"),
+    ("main: [{go: {fn: a, depth: -1}}]\nfunctions:\n  a: []\n", 2, "main[0].go.depth",
+     "count must be >= 0"),
+])
+def test_only_self_starts_may_recurse(tmp_path, text, line, field, message):
+    with pytest.raises(WorkloadError) as err:
+        compile_text(tmp_path, "name: r\n" + text)
+    assert (err.value.line, err.value.field) == (line, field) and message in err.value.message

@@ -12,6 +12,7 @@ import numpy as np
 from ..workload import ops
 from .atomics import load_relaxed
 from .layout import (
+    G_DEPTH,
     G_NETSTATE,
     G_PC,
     G_PREEMPT,
@@ -23,7 +24,7 @@ from .layout import (
     S_STEPS_PER_NS,
 )
 from .lock import nanotime
-from .mem import Sarr, boolean, codex, core, distx, gx, i64, knob, stkx
+from .mem import Sarr, boolean, codex, core, distx, gx, i64, knob, pair, stkx
 from .netpoll import netwait_finish, netwait_start
 from .policy import K_ASYNC_PREEMPT
 from .proc import newproc, stopping
@@ -91,6 +92,17 @@ def may_block(S, mid, gp, op, a):
     return mutex_lock(S, mid, gp, a)
 
 
+@core(pair(Sarr, i64, i64, i64))
+def go_operands(S, g, op, c):
+    """(group + 1, the child's depth) of a GO*; depth -1: a GO_SELF at depth 0 starts
+    nothing (bounded recursion's base case)."""
+    if op == ops.GO:
+        return c, 0
+    if op == ops.GO_DEPTH:
+        return c & 0xFFFFFFFF, c >> 32
+    return c, S[g + G_DEPTH] - 1
+
+
 @core(i64(Sarr, i64, i64))
 def run_g(S, mid, gp):
     """Interpret gp from its saved pc; returns a WHY_* code with the pc saved in the row."""
@@ -111,7 +123,7 @@ def run_g(S, mid, gp):
         ins = codex(S, pc)
         op = S[ins]
         a = S[ins + 1]
-        if op == ops.SEND or op == ops.RECV or op >= ops.CLOSE:
+        if op == ops.SEND or op == ops.RECV or ops.CLOSE <= op <= ops.CASE:
             if op == ops.JMP:
                 pc = a
                 continue
@@ -141,14 +153,14 @@ def run_g(S, mid, gp):
             S[g + G_WORKLEFT] = left
             if left == 0:
                 pc += 1
-        elif op == ops.GO:
-            n = S[ins + 2]
-            group = S[ins + 3]
+        elif op == ops.GO or op == ops.GO_SELF or op == ops.GO_DEPTH:
+            group, depth = go_operands(S, g, op, S[ins + 3])
+            n = S[ins + 2] if depth >= 0 else 0
             for _ in range(n):
                 child_started(S, gp)
                 if group > 0:
                     group_add(S, group - 1, 1)
-                if newproc(S, mid, a, gp, group) == 0:
+                if newproc(S, mid, a, gp, group, depth) == 0:
                     S[g + G_PC] = pc
                     return WHY_STOP
             pc += 1

@@ -283,6 +283,8 @@ PANIC_MESSAGES = {PANIC_SEND_CLOSED: "send on closed channel",
                   PANIC_CLOSE_CLOSED: "close of closed channel",
                   PANIC_CLOSE_NIL: "close of nil channel"}
 
+G_DEPTH = 23         # owner: bounded recursion: how many more levels `go: F` inside F may start
+
 SELECT_COUNTERS = ("selects", "select_parks")   # results' counters, after EXTRA_COUNTERS
 ST_SELECTS = len(COUNTERS) + len(EXTRA_COUNTERS)
 ST_SELECT_PARKS = ST_SELECTS + 1

@@ -15,6 +15,7 @@ from .layout import (
     FATAL_MAXG,
     FATAL_MAXTHREADS,
     G_CHILDREN,
+    G_DEPTH,
     G_ELEM,
     G_FUNC,
     G_GOID,
@@ -474,13 +475,15 @@ def gnew(S, mid, pid, entry, parent, group):
     return gp
 
 
-@core(i64(Sarr, i64, i64, i64, i64))
-def newproc(S, mid, entry, parent, group):
-    """`go f()`: a new G on the current P's runnext; returns its id (0: the run failed)."""
+@core(i64(Sarr, i64, i64, i64, i64, i64))
+def newproc(S, mid, entry, parent, group, depth):
+    """`go f()`: a new G on the current P's runnext; returns its id (0: the run failed).
+    depth: its bounded-recursion budget (G_DEPTH), set before the G is published."""
     pid = S[mx(S, mid) + M_P]
     gp = gnew(S, mid, pid, entry, parent, group)
     if gp == 0:
         return 0
+    S[gx(S, gp) + G_DEPTH] = depth
     if direct_handoff(S, mid, gp):
         return gp
     runqput(S, mid, pid, gp, True)

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import ops
 from .durations import format_dist
-from .loader import check_case
+from .loader import check_case, parse_depth
 from .program import Program
 from .schema import Stmt, Workload, in_file, parse_bool, parse_capacity, parse_count
 
@@ -64,6 +64,7 @@ class _Compiler:
         self.pc_text: list[str] = []
         self.pc_func: list[int] = []
         self.func_id = 0
+        self.func_name = "main"
         self.dists: dict[tuple[float, float, float], int] = {}   # row -> index, deduplicated
         self.fixups: list[tuple[int, str]] = []    # (pc, function) whose operand a is its entry
         self.index = {
@@ -77,6 +78,7 @@ class _Compiler:
         entries: dict[str, int] = {}
         for func_id, func in enumerate(functions):
             self.func_id = func_id
+            self.func_name = func.name
             entries[func.name] = len(self.code)
             self.block(func.body)
             self.emit(ops.RET, line=func.line, text="return")
@@ -153,13 +155,20 @@ class _Compiler:
         fn = stmt.target.value
         n = 1 if stmt.count is None else stmt.count.get(self.params, parse_count)
         group = 0 if stmt.group is None else self.index["group"][stmt.group.value] + 1
-        if stmt.count is None and stmt.group is None:
+        depth = None if stmt.depth is None else stmt.depth.get(self.params, parse_depth)
+        if stmt.count is None and stmt.group is None and depth is None:
             text = f"go: {fn}"
         else:
             extra = "".join([f", n: {n}" if stmt.count is not None else "",
-                             f", group: {stmt.group.value}" if stmt.group is not None else ""])
+                             f", group: {stmt.group.value}" if stmt.group is not None else "",
+                             f", depth: {depth}" if depth is not None else ""])
             text = f"go: {{fn: {fn}{extra}}}"
-        self.call_site(ops.GO, stmt, n, group, text=text)
+        if fn == self.func_name:                      # bounded recursion
+            self.call_site(ops.GO_SELF, stmt, n, group, text=text)
+        elif depth is not None:
+            self.call_site(ops.GO_DEPTH, stmt, n, group + (depth << 32), text=text)
+        else:
+            self.call_site(ops.GO, stmt, n, group, text=text)
 
     def op_call(self, stmt: Stmt) -> None:
         self.call_site(ops.CALL, stmt, text=f"call: {stmt.target.value}")

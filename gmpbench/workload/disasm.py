@@ -42,9 +42,11 @@ class _Operands:
             return _pick(p.mutex_names, a)
         if op == ops.WAIT_GROUP:
             return _pick(p.group_names, a)
-        if op == ops.GO:
+        if op in (ops.GO, ops.GO_SELF, ops.GO_DEPTH):
+            depth = f" depth={c >> 32}" if op == ops.GO_DEPTH else ""
+            c &= 0xFFFFFFFF
             group = f" group={_pick(p.group_names, c - 1)}" if c else ""
-            return f"{self.fn(a)} n={b}{group}"
+            return f"{self.fn(a)} n={b}{group}{depth}"
         if op == ops.CALL:
             return self.fn(a)
         if op == ops.SYSCALL:

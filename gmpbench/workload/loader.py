@@ -37,7 +37,7 @@ from .schema import (
 TOP_KEYS = ("name", "description", "procs", "ops", "timeout", "seed", "params", "channels",
             "mutexes", "groups", "policies", "max_threads", "main", "functions")
 REQUIRED_KEYS = ("name", "main")
-GO_KEYS = ("fn", "n", "group")
+GO_KEYS = ("fn", "n", "group", "depth")
 # --- select / close / range (issue 14): their statements join STATEMENTS below
 CHAN_STATEMENTS = ("close", "range", "select")
 SELECT_CASES = ("recv", "send", "after")      # a select case: one of these, with an optional do:
@@ -508,6 +508,8 @@ class _Builder:
             parts["count"] = self.scalar(entries["n"][1], _join(field, "n"), parse_count)
         if "group" in entries:
             parts["group"] = self.name(entries["group"][1], _join(field, "group"))
+        if "depth" in entries:
+            parts["depth"] = self.scalar(entries["depth"][1], _join(field, "depth"), parse_depth)
         return parts
 
     def stmt_syscall(self, node, field):
@@ -574,12 +576,31 @@ def _check_declared(name: Name, space: str, declared: dict) -> None:
 
 
 def _edges(func: Function) -> dict[str, int]:
-    """Functions that ``func`` starts or calls -> line of the first statement doing so."""
+    """Functions that ``func`` starts or calls -> line of the first statement doing so.  A
+    `go: F` inside F is bounded recursion, not an edge: it starts F only while the goroutine's
+    depth is above 0, with one less, so it ends after `depth` levels."""
     edges: dict[str, int] = {}
     for stmt in walk(func.body):
+        if stmt.kind == "go" and stmt.target.value == func.name:
+            if stmt.depth is not None:
+                raise WorkloadError(None, stmt.depth.line, stmt.depth.field,
+                                    f"'{func.name}' starting itself takes its own depth minus "
+                                    "one: depth is given where it is first started")
+            continue
         if stmt.kind in ("go", "call"):
             edges.setdefault(stmt.target.value, stmt.line)
     return edges
+
+
+MAX_DEPTH = 1 << 31
+
+
+def parse_depth(value) -> int:
+    """A bounded recursion's depth: a count below 2**31."""
+    depth = parse_count(value)
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"depth {depth} is too large (at most {MAX_DEPTH - 1})")
+    return depth
 
 
 def _call_order(wl: Workload) -> list[str]:

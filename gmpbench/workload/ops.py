@@ -36,6 +36,9 @@ JMP = 42           # a=pc                         jump (end of a range body, of 
 SELECT = 43        # a=cases, b=default body pc or -1, c=pc after   selectgo over the CASE rows
 CASE = 44          # a=CASE_* kind, b=chan or dist, c=body pc       one row per case after SELECT
 CASE_RECV, CASE_SEND, CASE_AFTER = 1, 2, 3   # runtime/layout.py's CASE_* (the same numbers)
+# bounded recursion: a goroutine's depth is the levels of `go: F` inside F it may still start
+GO_SELF = 45       # a=entry, b=n, c=group+1      `go: F` inside F: only at depth > 0; child depth - 1
+GO_DEPTH = 46      # a=entry, b=n, c=group+1 + depth << 32   `go: {fn: F, depth: N}`
 
 NAMES = {
     RET: "RET", WORK: "WORK", GO: "GO", WAIT_CHILDREN: "WAIT_CHILDREN", WAIT_GROUP: "WAIT_GROUP",
@@ -43,6 +46,7 @@ NAMES = {
     SLEEP: "SLEEP", REPEAT: "REPEAT", NEXT: "NEXT", LOOP: "LOOP", ENDLOOP: "ENDLOOP",
     CALL: "CALL", LOCK: "LOCK", UNLOCK: "UNLOCK",
     CLOSE: "CLOSE", RANGE: "RANGE", JMP: "JMP", SELECT: "SELECT", CASE: "CASE",
+    GO_SELF: "GO_SELF", GO_DEPTH: "GO_DEPTH",
 }
 
 # --- distributions: dists[i] = [kind, p1, p2], nanoseconds --------------------------------------

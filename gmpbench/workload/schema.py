@@ -267,6 +267,7 @@ class Stmt:
     block: Scalar | None = None    # syscall: block
     group: Name | None = None      # go: group
     body: list[Stmt] = field(default_factory=list)   # repeat/loop/range: do; a select case's do
+    depth: Scalar | None = None    # go: depth (bounded recursion, issue 14)
     cases: list[Stmt] = field(default_factory=list)  # select: its cases, kinds recv/send/after/
                                                      # default (issue 14)
 

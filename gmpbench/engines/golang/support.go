@@ -62,6 +62,7 @@ type G struct {
 	goids, goidsEnd   int64           // this G's batch of goids for the Gs it starts
 	nCreated, nSyscalls, nNetwaits int64
 	ts                syscall.Timespec
+	depth             int64 // bounded recursion: levels of `go: F` inside F it may still start
 }
 
 func splitmix(x uint64) uint64 {
@@ -104,6 +105,19 @@ func (g *G) spawn(f func(*G), group *sync.WaitGroup) {
 	}
 	g.nCreated++
 	go newG(g.goid(), g, group).body(f)
+}
+
+// spawnDepth is spawn with the child's bounded-recursion depth (`go: {fn: F, depth: N}`, and
+// `go: F` inside F, which starts nothing at depth 0).
+func (g *G) spawnDepth(f func(*G), group *sync.WaitGroup, depth int64) {
+	g.children.Add(1)
+	if group != nil {
+		group.Add(1)
+	}
+	g.nCreated++
+	child := newG(g.goid(), g, group)
+	child.depth = depth
+	go child.body(f)
 }
 
 func (g *G) body(f func(*G)) {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ...runtime.stats import MAX_BITS, NBUCKETS, SUB, SUB_BITS
 from ...workload import ops
-from ...workload.loader import STATEMENTS, check_case
+from ...workload.loader import STATEMENTS, check_case, parse_depth
 from ...workload.schema import (
     NIL_CAPACITY,
     Stmt,
@@ -108,6 +108,7 @@ class _Translator:
     def functions(self) -> list[str]:
         out = []
         for func in self.wl.all_functions():
+            self.func_name = func.name
             self.lines = []
             self.block(func.body)
             out += [f"// {func.field} ({self.wl.source}:{func.line})",
@@ -172,6 +173,10 @@ class _Translator:
         group = "nil" if stmt.group is None else self.groups[stmt.group.value]
         n = 1 if stmt.count is None else self.count(stmt.count)
         call = f"g.spawn({fn}, {group})"
+        if stmt.target.value == self.func_name:        # bounded recursion (docs/workloads.md)
+            call = f"if g.depth > 0 {{ g.spawnDepth({fn}, {group}, g.depth-1) }}"
+        elif stmt.depth is not None:
+            call = f"g.spawnDepth({fn}, {group}, {stmt.depth.get(self.params, parse_depth)})"
         if n == 1:
             self.emit(call, stmt)
         else:
