@@ -36,6 +36,7 @@ SHIPPED = {
     "netpoll-heavy": {"conns": 8, "requests": 5},
     "go/ping-pong-hog": {"rounds": 200, "hog": "50ms"},
     "wakeup": {"tasks": 50},
+    "serve": {"requests": 200, "rate": "20k"},
     "go/create-goroutines": {"links": 500},
     "go/create-goroutines-parallel": {"links": 500},
     "go/chan-sync": {"rounds": 200},
@@ -123,7 +124,9 @@ def test_shipped_workloads_create_the_same_goroutines_in_both_engines(go_toolcha
     (run,) = go.runs
     assert go.go_version == go_toolchain
     assert run.counters["gs_created"] == port.counters["gs_created"]
-    for counter in ("syscalls", "netwaits"):
+    # serve's listener waits as often as the server catches up: a count that depends on timing
+    same = ("syscalls",) if name == "serve" else ("syscalls", "netwaits")
+    for counter in same:
         assert run.counters.get(counter, 0) == port.counters.get(counter, 0), counter
     assert run.wall_time > 0 and run.cpu_time > 0 and run.threads_max >= procs + 1
     assert sum(run.latency.values()) > 0            # /sched/latencies had samples

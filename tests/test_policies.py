@@ -17,6 +17,7 @@ SMALL = {
     "syscall-heavy": {"iters": 10},
     "netpoll-heavy": {"conns": 32, "requests": 20},
     "wakeup": {"tasks": 500},
+    "serve": {"requests": 300, "rate": "20k"},
     # Go's own scheduler benchmarks (workloads/go/)
     "go/create-goroutines": {"links": 2000},
     "go/create-goroutines-parallel": {"links": 2000},

@@ -530,3 +530,50 @@ def test_only_self_starts_may_recurse(tmp_path, text, line, field, message):
     with pytest.raises(WorkloadError) as err:
         compile_text(tmp_path, "name: r\n" + text)
     assert (err.value.line, err.value.field) == (line, field) and message in err.value.message
+
+
+# ---- serve: open-loop load ---------------------------------------------------------------------
+
+SERVE = """
+name: srv
+params: {rate: 20k, requests: 2000}
+main:
+  - serve: {rate: "${rate}", count: "${requests}", handler: handle, backlog: 64}
+functions:
+  handle: [{work: 5us}]
+"""
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_serve_handles_or_drops_every_request_once(core, tmp_path, procs):
+    _, prog, _ = compile_text(tmp_path, SERVE)
+    r = run(prog, procs)
+    c = r.counters
+    assert c["requests"] + c["requests_dropped"] == 2000
+    assert c["requests"] == int(r.request_latency.sum())
+    assert c["gs_created"] == 1 + c["requests"]
+    # open loop: 2000 arrivals at 20k/s take ~100 ms whatever the server does
+    assert r.wall_time > 0.05
+
+
+def test_an_overloaded_server_drops_beyond_its_backlog_and_its_latency_grows(core, tmp_path):
+    _, prog, _ = compile_text(tmp_path, SERVE.replace("5us", "200us"), rate="50k")
+    r = run(prog, 1)
+    assert r.counters["requests_dropped"] > 0 and r.counters["requests_late"] > 0
+    from gmpbench.runtime.stats import percentiles
+    light = run(compile_text(tmp_path, SERVE, rate="2k", requests=200)[1], 1)
+    assert percentiles(r.request_latency, [0.5])[0] > 10 * percentiles(light.request_latency,
+                                                                       [0.5])[0]
+
+
+@pytest.mark.parametrize("text, field, message", [
+    ("{rate: 0, count: 10, handler: h}", "main[0].serve.rate", "rate must be above 0"),
+    ("{rate: -5k, count: 10, handler: h}", "main[0].serve.rate", "rate must be above 0"),
+    ("{rate: 1k, count: 10, handler: nope}", "main[0].serve.handler", "unknown function 'nope'"),
+    ("{rate: 1k, count: 10}", "main[0].serve.handler", "serve needs handler:"),
+    ("{rate: 1k, count: 10, handler: h, dist: gamma}", "main[0].serve.dist", "poisson"),
+])
+def test_bad_serve_statements_are_located(tmp_path, text, field, message):
+    with pytest.raises(WorkloadError) as err:
+        compile_text(tmp_path, f"name: s\nmain:\n  - serve: {text}\nfunctions:\n  h: []\n")
+    assert err.value.line == 3 and err.value.field == field and message in err.value.message

@@ -66,26 +66,31 @@ class RunFigures:
     counters: dict[str, int]
     latency: dict[int, int]           # runnable -> running: bucket -> count, non-zero only
     netpoll_latency: dict[int, int] = field(default_factory=dict)   # due -> running, likewise
+    request_latency: dict[int, int] = field(default_factory=dict)   # serve: arrival -> done
 
     @classmethod
     def from_run(cls, result) -> RunFigures:
         """From a gmpbench.runtime.threads.RunResult."""
+        requests = getattr(result, "request_latency", None)
         return cls(float(result.wall_time), float(result.cpu_time), int(result.threads_max),
                    {k: int(v) for k, v in result.counters.items()},
-                   _sparse(result.latency), _sparse(result.netpoll_latency))
+                   _sparse(result.latency), _sparse(result.netpoll_latency),
+                   _sparse(requests) if requests is not None else {})
 
     def to_json(self) -> dict:
         return {"wall_time": self.wall_time, "cpu_time": self.cpu_time,
                 "threads_max": self.threads_max, "counters": self.counters,
                 "latency": _sparse_to_json(self.latency),
-                "netpoll_latency": _sparse_to_json(self.netpoll_latency)}
+                "netpoll_latency": _sparse_to_json(self.netpoll_latency),
+                "request_latency": _sparse_to_json(self.request_latency)}
 
     @classmethod
     def from_json(cls, data: dict) -> RunFigures:
         return cls(float(data["wall_time"]), float(data["cpu_time"]), int(data["threads_max"]),
                    {k: int(v) for k, v in data["counters"].items()},
                    _sparse_from_json(data["latency"]),
-                   _sparse_from_json(data.get("netpoll_latency", {})))    # older files lack it
+                   _sparse_from_json(data.get("netpoll_latency", {})),    # older files lack it
+                   _sparse_from_json(data.get("request_latency", {})))
 
 
 @dataclass

@@ -30,6 +30,7 @@ from .policy import K_ASYNC_PREEMPT
 from .proc import newproc, stopping
 from .sampling import sample
 from .selectgo import STEP_PARK, chan_resume, chan_step, resuming
+from .serve import SERVE_PARK, serve_accept, serve_begin
 from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
 from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
 from .timers import timesleep
@@ -206,6 +207,13 @@ def run_g(S, mid, gp):
             if not exitsyscall(S, mid, gp):
                 S[g + G_PC] = pc
                 return WHY_SYSCALL
+        elif op == ops.SERVE_BEGIN:
+            serve_begin(S, gp, a, S[ins + 2])
+            pc += 1
+        elif op == ops.SERVE_ACCEPT:
+            pc = serve_accept(S, mid, gp, pc)
+            if pc < 0:
+                return WHY_PARK if pc == SERVE_PARK else WHY_STOP
         elif op == ops.NETWAIT:
             if S[g + G_NETSTATE] == 0 and netwait_start(S, mid, gp, sample(S, g, a)):
                 S[g + G_PC] = pc                # resumes here, ready: netwait_finish

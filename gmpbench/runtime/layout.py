@@ -285,7 +285,13 @@ PANIC_MESSAGES = {PANIC_SEND_CLOSED: "send on closed channel",
 
 G_DEPTH = 23         # owner: bounded recursion: how many more levels `go: F` inside F may start
 
-SELECT_COUNTERS = ("selects", "select_parks")   # results' counters, after EXTRA_COUNTERS
-ST_SELECTS = len(COUNTERS) + len(EXTRA_COUNTERS)
+# serve (serve.py): a request's scheduled arrival sits in its handler G's select header row
+REQ_ARRIVAL = 3      # owner: ns (nanotime) when the request this handler serves was due; 0: none
+H_MREQLAT = 223      # stats.NBUCKETS per M: a request's scheduled arrival -> its handler's end
+
+SELECT_COUNTERS = ("selects", "select_parks", "requests_late", "requests_dropped")
+ST_SELECTS = len(COUNTERS) + len(EXTRA_COUNTERS)   # results' counters, after EXTRA_COUNTERS
 ST_SELECT_PARKS = ST_SELECTS + 1
-assert ST_SELECT_PARKS < ST_TRACE_N, "mstats rows too short"
+ST_REQ_LATE = ST_SELECTS + 2
+ST_REQ_DROPPED = ST_SELECTS + 3
+assert ST_REQ_DROPPED < ST_TRACE_N, "mstats rows too short"

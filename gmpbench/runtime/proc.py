@@ -484,11 +484,18 @@ def newproc(S, mid, entry, parent, group, depth):
     if gp == 0:
         return 0
     S[gx(S, gp) + G_DEPTH] = depth
-    if direct_handoff(S, mid, gp):
-        return gp
-    runqput(S, mid, pid, gp, True)
-    wakep_if_needed(S, mid)
+    publish(S, mid, gp)
     return gp
+
+
+@core(void(Sarr, i64, i64))
+def publish(S, mid, gp):
+    """newproc's second half: a new, initialised G into the current P's runnext (or straight
+    to an idle P) -- after this, other Ms may run it."""
+    if direct_handoff(S, mid, gp):
+        return
+    runqput(S, mid, S[mx(S, mid) + M_P], gp, True)
+    wakep_if_needed(S, mid)
 
 
 @core(i64(Sarr, i64))

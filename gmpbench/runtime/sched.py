@@ -159,6 +159,7 @@ from .runq import (
 from .stats import hist_record
 from .sync import child_exited, children_commit_park, group_done, release_g
 from .selectgo import selparkcommit
+from .serve import request_done
 from .sysmon import newsysmon, sysmon
 from .timers import timerproc
 from .trace import EV_GO_START, EV_GO_STOP, EV_STEAL, STEAL_SHIFT, trace_event
@@ -431,6 +432,7 @@ def goexit0(S, mid, gp):
         wake_template(S)
         return
     g = gx(S, gp)
+    request_done(S, mid, gp)                # a serve handler: its request's latency
     if S[g + G_PARENT] != 0:
         child_exited(S, mid, S[g + G_PARENT])
     if S[g + G_GROUP] != 0:

@@ -93,6 +93,7 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
         (L.H_MTRACE, trace_rows * trace_max * L.TRACE_WORDS),
         (L.H_SUDOGS, (max_gs + 1) * sgn * L.SGSTRIDE),
+        (L.H_MREQLAT, (maxm + 1) * NBUCKETS),
     ]
     bases, end = {}, L.SCHED_SIZE
     for h, n in sizes:

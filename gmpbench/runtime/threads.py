@@ -62,6 +62,7 @@ class RunResult:
     trace: np.ndarray | None = None      # with trace=True: trace.TRACE_DTYPE events, by time
     trace_dropped: int = 0               # events lost to full buffers
     steps_per_ns: float = 0.0            # `work`'s rate: xorshift64 steps per ns of `work: D`
+    request_latency: np.ndarray | None = None   # serve: scheduled arrival -> handler's end, ns
 
 
 def _core():
@@ -106,9 +107,9 @@ class _Run:
         (not an M)."""
         if self.knobs[K_SYSMON]:
             self._start_thread("gmpbench-sysmon", self.core.sysmon, self.core.newsysmon(self.S))
-        if self._uses(ops.SLEEP):
+        if self._uses(ops.SLEEP) or self._uses_after():
             self._start_thread("gmpbench-timers", self.core.timerproc)
-        if self._uses(ops.NETWAIT):
+        if self._uses(ops.NETWAIT) or self._uses(ops.SERVE_ACCEPT):
             _raise_fd_limit()
             if not self.core.netpollinit(self.S):
                 raise RunError("throw", "fatal error: netpollinit: epoll_create1/eventfd failed")
@@ -117,6 +118,11 @@ class _Run:
 
     def _uses(self, op) -> bool:
         return bool((np.asarray(self.program.code)[:, 0] == op).any())
+
+    def _uses_after(self) -> bool:
+        """A select with an `after:` case (its timers are served by the timer thread)."""
+        code = np.asarray(self.program.code)
+        return bool(((code[:, 0] == ops.CASE) & (code[:, 1] == ops.CASE_AFTER)).any())
 
     def _close_fds(self):
         """Close every connection's eventfd, the break eventfd and the epoll instance."""
@@ -186,6 +192,7 @@ class _Run:
         st = rows(S, L.H_MSTATS, L.STSTRIDE, nm).sum(axis=0)
         counters = {name: int(st[i]) for i, name in enumerate(L.COUNTERS)}
         counters["threads_max"] = int(sc[L.S_THREADS_MAX])
+        counters["requests"] = int(rows(S, L.H_MREQLAT, NBUCKETS, nm).sum())   # serve
         for i, name in enumerate(L.EXTRA_COUNTERS + L.SELECT_COUNTERS):
             counters[name] = int(st[len(L.COUNTERS) + i])
         q = sc[L.S_TSC_PER_NS_Q20] / float(1 << 20)
@@ -195,6 +202,7 @@ class _Run:
             cpu_time=counters["cpu_ns"] / 1e9,
             counters=counters,
             latency=rows(S, L.H_MLAT, NBUCKETS, nm).sum(axis=0),
+            request_latency=rows(S, L.H_MREQLAT, NBUCKETS, nm).sum(axis=0),
             netpoll_latency=rows(S, L.H_MNETLAT, NBUCKETS, nm).sum(axis=0),
             threads_max=int(sc[L.S_THREADS_MAX]),
             gs_live=counters["gs_created"] - counters["gs_exited"],

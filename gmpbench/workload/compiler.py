@@ -12,7 +12,19 @@ from . import ops
 from .durations import format_dist
 from .loader import check_case, parse_depth
 from .program import Program
-from .schema import Stmt, Workload, in_file, parse_bool, parse_capacity, parse_count
+from .schema import (
+    Stmt,
+    Workload,
+    in_file,
+    parse_bool,
+    parse_capacity,
+    parse_count,
+    parse_positive,
+    parse_rate,
+    parse_serve_dist,
+)
+
+DEFAULT_BACKLOG = 4096   # Linux's somaxconn: arrivals waiting beyond it are dropped
 
 # statements that compile to one instruction whose operand a indexes a names table
 _NAMED_OPS = {"send": ops.SEND, "recv": ops.RECV, "lock": ops.LOCK, "unlock": ops.UNLOCK}
@@ -48,6 +60,8 @@ def _stmt_depth(stmt: Stmt, depth: dict[str, int]) -> int:
         return 1 + depth[stmt.target.value]
     if stmt.kind == "range":
         return _body_depth(stmt.body, depth)
+    if stmt.kind == "serve":
+        return 2                        # requests left, the next arrival
     if stmt.kind == "select":
         return max(_body_depth(case.body, depth) for case in stmt.cases)
     return 0
@@ -238,3 +252,24 @@ class _Compiler:
         if case.kind == "after":
             return f"case after: {self.dist(case.dur)[1]}"
         return f"case {case.kind}: {case.target.value}"
+
+    def op_serve(self, stmt: Stmt) -> None:
+        """SERVE_BEGIN (the inter-arrival distribution), SERVE_ACCEPT (the handler), then the
+        server waits for its handlers."""
+        rate, kind, backlog, n = serve_values(stmt, self.params)
+        row = (float(ops.D_EXP if kind == "poisson" else ops.D_CONST), 1e9 / rate, 0.0)
+        index = self.dists.setdefault(row, len(self.dists))
+        text = f"serve: {{rate: {rate:g}, dist: {kind}, count: {n}, handler: {stmt.target.value}}}"
+        self.emit(ops.SERVE_BEGIN, index, n, line=stmt.line, text=text)
+        self.call_site(ops.SERVE_ACCEPT, stmt, backlog, len(self.code) + 1, text=text)
+        self.emit(ops.WAIT_CHILDREN, line=stmt.line, text="serve: wait for the handlers")
+
+
+def serve_values(stmt: Stmt, params: dict) -> tuple[float, str, int, int]:
+    """rate (requests/s), dist, backlog and count of a serve statement in a case."""
+    opts = stmt.serve
+    rate = opts["rate"].get(params, parse_rate)
+    kind = opts["dist"].get(params, parse_serve_dist) if "dist" in opts else "poisson"
+    backlog = opts["backlog"].get(params, parse_positive) if "backlog" in opts else DEFAULT_BACKLOG
+    return rate, kind, backlog, stmt.count.get(params, parse_positive)
+

@@ -47,6 +47,10 @@ class _Operands:
             c &= 0xFFFFFFFF
             group = f" group={_pick(p.group_names, c - 1)}" if c else ""
             return f"{self.fn(a)} n={b}{group}{depth}"
+        if op == ops.SERVE_BEGIN:
+            return f"gap {self.dist(a)} count={b}"
+        if op == ops.SERVE_ACCEPT:
+            return f"handler {self.fn(a)} backlog={b} exit->{c}"
         if op == ops.CALL:
             return self.fn(a)
         if op == ops.SYSCALL:

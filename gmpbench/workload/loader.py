@@ -30,6 +30,8 @@ from .schema import (
     param_refs,
     parse_bool,
     parse_capacity,
+    parse_rate,
+    parse_serve_dist,
     parse_count,
     parse_positive,
 )
@@ -39,7 +41,8 @@ TOP_KEYS = ("name", "description", "procs", "ops", "timeout", "seed", "params", 
 REQUIRED_KEYS = ("name", "main")
 GO_KEYS = ("fn", "n", "group", "depth")
 # --- select / close / range (issue 14): their statements join STATEMENTS below
-CHAN_STATEMENTS = ("close", "range", "select")
+CHAN_STATEMENTS = ("close", "range", "select", "serve")
+SERVE_KEYS = ("rate", "dist", "count", "handler", "backlog")
 SELECT_CASES = ("recv", "send", "after")      # a select case: one of these, with an optional do:
 SELECT_DEFAULT = "default"
 STATEMENTS = ("work", "go", "wait", "send", "recv", "yield", "syscall", "netwait", "sleep",
@@ -49,7 +52,7 @@ SYSCALL_KEYS = ("dur", "block")
 
 # which declared namespace a statement's target (and go's group) refers to
 TARGET_SPACE = {"go": "function", "call": "function", "send": "channel", "recv": "channel",
-                "close": "channel", "range": "channel",
+                "close": "channel", "range": "channel", "serve": "function",
                 "lock": "mutex", "unlock": "mutex", "wait": "group"}
 DECLARED_UNDER = {"function": "functions:", "channel": "channels:", "mutex": "mutexes:",
                   "group": "groups:"}
@@ -488,6 +491,20 @@ class _Builder:
             stmt.body = self.body(entries["do"][1], _join(field, "do"), 1)
         return stmt
 
+    def stmt_serve(self, node, field):
+        """{rate: R, dist: poisson|constant, count: N, handler: F, backlog: B}."""
+        entries = self.mapping(node, field, "a mapping {rate: R, count: N, handler: F}")
+        self.check_keys(entries, field, SERVE_KEYS)
+        for key in ("rate", "count", "handler"):
+            if key not in entries:
+                _fail(node, _join(field, key), f"serve needs {key}:")
+        options = {key: self.scalar(entries[key][1], _join(field, key), parse)
+                   for key, parse in (("rate", parse_rate), ("dist", parse_serve_dist),
+                                      ("backlog", parse_positive)) if key in entries}
+        return {"target": self.name(entries["handler"][1], _join(field, "handler")),
+                "count": self.scalar(entries["count"][1], _join(field, "count"), parse_positive),
+                "serve": options}
+
     def stmt_after(self, node, field):
         return {"dur": self.duration(node, field)}
 
@@ -587,7 +604,7 @@ def _edges(func: Function) -> dict[str, int]:
                                     f"'{func.name}' starting itself takes its own depth minus "
                                     "one: depth is given where it is first started")
             continue
-        if stmt.kind in ("go", "call"):
+        if stmt.kind in ("go", "call", "serve"):
             edges.setdefault(stmt.target.value, stmt.line)
     return edges
 

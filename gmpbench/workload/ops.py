@@ -39,6 +39,9 @@ CASE_RECV, CASE_SEND, CASE_AFTER = 1, 2, 3   # runtime/layout.py's CASE_* (the s
 # bounded recursion: a goroutine's depth is the levels of `go: F` inside F it may still start
 GO_SELF = 45       # a=entry, b=n, c=group+1      `go: F` inside F: only at depth > 0; child depth - 1
 GO_DEPTH = 46      # a=entry, b=n, c=group+1 + depth << 32   `go: {fn: F, depth: N}`
+# serve: open-loop arrivals on a listening connection, one goroutine per request
+SERVE_BEGIN = 47   # a=inter-arrival dist, b=count  push frames: requests left, next arrival
+SERVE_ACCEPT = 48  # a=handler entry, b=backlog, c=pc after   accept due arrivals, else netwait
 
 NAMES = {
     RET: "RET", WORK: "WORK", GO: "GO", WAIT_CHILDREN: "WAIT_CHILDREN", WAIT_GROUP: "WAIT_GROUP",
@@ -46,7 +49,8 @@ NAMES = {
     SLEEP: "SLEEP", REPEAT: "REPEAT", NEXT: "NEXT", LOOP: "LOOP", ENDLOOP: "ENDLOOP",
     CALL: "CALL", LOCK: "LOCK", UNLOCK: "UNLOCK",
     CLOSE: "CLOSE", RANGE: "RANGE", JMP: "JMP", SELECT: "SELECT", CASE: "CASE",
-    GO_SELF: "GO_SELF", GO_DEPTH: "GO_DEPTH",
+    GO_SELF: "GO_SELF", GO_DEPTH: "GO_DEPTH", SERVE_BEGIN: "SERVE_BEGIN",
+    SERVE_ACCEPT: "SERVE_ACCEPT",
 }
 
 # --- distributions: dists[i] = [kind, p1, p2], nanoseconds --------------------------------------

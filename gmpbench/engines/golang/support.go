@@ -63,6 +63,7 @@ type G struct {
 	nCreated, nSyscalls, nNetwaits int64
 	ts                syscall.Timespec
 	depth             int64 // bounded recursion: levels of `go: F` inside F it may still start
+	arrival           int64 // serve: the scheduled arrival of the request this handler serves
 }
 
 func splitmix(x uint64) uint64 {
@@ -122,6 +123,9 @@ func (g *G) spawnDepth(f func(*G), group *sync.WaitGroup, depth int64) {
 
 func (g *G) body(f func(*G)) {
 	f(g)
+	if g.arrival != 0 {
+		histAdd(&reqLat, nanotime()-g.arrival)
+	}
 	g.flush()
 	g.parent.children.Done()
 	if g.group != nil {
@@ -292,6 +296,53 @@ func startEmulator() {
 	}
 }
 
+// ---- serve: open-loop arrivals on a listening connection ----------------------------------------
+
+var (
+	reqLat              [histBuckets]int64 // atomic: a request's scheduled arrival -> its handler's end
+	reqLate, reqDropped int64              // atomic
+)
+
+// serve is `serve:`, net/http's accept loop, as the port runs it: the server accepts every
+// arrival that is due by now (drawing the gaps from this G's stream, in the port's order) --
+// dropping what exceeds the backlog (a full listen queue), counting as late what it accepts
+// after the next arrival was due -- and starts one goroutine per request; then it asks the
+// emulator for readiness of its listener (this G's connection) at the next scheduled arrival
+// and reads, parked on Go's netpoller until then. The schedule never waits for the server.
+func (g *G) serve(handler func(*G), n, backlog int64, gap func() int64) {
+	next := nanotime() + gap()
+	for left := n; ; {
+		now, waiting := nanotime(), int64(0)
+		for left > 0 && next <= now {
+			arrival := next
+			next += gap()
+			left--
+			waiting++
+			if waiting > backlog {
+				atomic.AddInt64(&reqDropped, 1)
+				continue
+			}
+			if next <= now {
+				atomic.AddInt64(&reqLate, 1)
+			}
+			g.spawnRequest(handler, arrival)
+		}
+		if left == 0 {
+			break
+		}
+		g.netwait(next - nanotime()) // the listener: ready at the next arrival
+	}
+	g.children.Wait()
+}
+
+func (g *G) spawnRequest(f func(*G), arrival int64) {
+	g.children.Add(1)
+	g.nCreated++
+	child := newG(g.goid(), g, nil)
+	child.arrival = arrival
+	go child.body(f)
+}
+
 // ---- histograms: gmpbench.runtime.stats's log-linear buckets ------------------------------------
 
 func histBucket(v int64) int {
@@ -362,6 +413,7 @@ type runFigures struct {
 	Counters       map[string]int64 `json:"counters"`
 	Latency        [][3]float64     `json:"sched_latency_buckets"` // [lo s, hi s, count]
 	NetpollLatency map[string]int64 `json:"netpoll_latency"`
+	RequestLatency map[string]int64 `json:"request_latency"`
 }
 
 func threadCount() int {
@@ -391,6 +443,16 @@ func runOnce(warmup bool) runFigures {
 	if usesNetwait {
 		fig.Counters["netwaits"] = netwaits
 	}
+	if usesServe {
+		fig.RequestLatency = sparse(&reqLat)
+		requests := int64(0)
+		for _, c := range fig.RequestLatency {
+			requests += c
+		}
+		fig.Counters["requests"] = requests
+		fig.Counters["requests_late"] = atomic.SwapInt64(&reqLate, 0)
+		fig.Counters["requests_dropped"] = atomic.SwapInt64(&reqDropped, 0)
+	}
 	for i, n := range after.lat {
 		if d := n - before.lat[i]; d != 0 {
 			fig.Latency = append(fig.Latency, [3]float64{after.edges[i], after.edges[i+1], float64(d)})
@@ -415,7 +477,7 @@ func main() {
 		fatalf("-steps-per-ns is required")
 	}
 	runtime.GOMAXPROCS(*procs)
-	if usesNetwait {
+	if usesNetwait || usesServe {
 		startEmulator()
 	}
 	out := json.NewEncoder(os.Stdout)

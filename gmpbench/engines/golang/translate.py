@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ...runtime.stats import MAX_BITS, NBUCKETS, SUB, SUB_BITS
 from ...workload import ops
+from ...workload.compiler import serve_values
 from ...workload.loader import STATEMENTS, check_case, parse_depth
 from ...workload.schema import (
     NIL_CAPACITY,
@@ -44,6 +45,7 @@ var _ = time.After
 const (
 \tworkloadSeed = {seed}
 \tusesNetwait  = {uses_netwait}
+\tusesServe    = {uses_serve}
 \thistSubBits  = {sub_bits} // gmpbench.runtime.stats's histogram buckets
 \thistSub      = {sub}
 \thistMaxBits  = {max_bits}
@@ -83,12 +85,14 @@ class _Translator:
         self.lines: list[str] = []
         self.depth = 1                  # indentation, in tabs
         self.uses_netwait = False
+        self.uses_serve = False
 
     def source(self) -> str:
         body = self.functions()
         shown = "".join(f", {k}={v}" for k, v in self.params.items())
         head = HEADER.format(source=self.wl.source, name=self.wl.name, params=shown,
                              seed=self.wl.seed, uses_netwait=str(self.uses_netwait).lower(),
+                             uses_serve=str(self.uses_serve).lower(),
                              sub_bits=SUB_BITS, sub=SUB, max_bits=MAX_BITS, nbuckets=NBUCKETS)
         return "\n".join([head, *self.globals(), "", *body]) + "\n"
 
@@ -239,6 +243,15 @@ class _Translator:
             return f"case <-time.After(time.Duration({self.duration(case)})):"
         chan = self.chans[case.target.value]
         return f"case <-{chan}:" if case.kind == "recv" else f"case {chan} <- struct{{}}{{}}:"
+
+    def st_serve(self, stmt: Stmt) -> None:
+        self.uses_serve = True
+        self.uses_netwait = True        # its listener: netwaits, as the port counts them
+        rate, kind, backlog, n = serve_values(stmt, self.params)
+        mean = float(int(1e9 / rate))              # as the port keeps p1: whole ns
+        gap = f"g.exp({mean!r})" if kind == "poisson" else str(int(mean))
+        self.emit(f"g.serve({self.funcs[stmt.target.value]}, {n}, {backlog}, "
+                  f"func() int64 {{ return {gap} }})", stmt)
 
 
 TRANSLATED = tuple(kind for kind in STATEMENTS if hasattr(_Translator, f"st_{kind}"))
