@@ -101,7 +101,8 @@ class Section:
 @dataclass
 class LoadCurve:
     """serve's latency against achieved throughput over a swept param, one curve per policy:
-    policy -> [(throughput req/s, p50 s, p99 s)] by throughput."""
+    policy -> [(throughput req/s, p50 s, p99 s)] in the sweep's order (past saturation the
+    achieved throughput may fall back: the curve bends back)."""
 
     title: str
     points: dict[str, list[tuple[float, float, float]]]
@@ -128,7 +129,7 @@ def load_curves(summaries: list[CaseSummary]) -> list[LoadCurve]:
         curve = by_key.setdefault((s.workload, s.procs), {})
         curve.setdefault(s.policy, []).append((s.throughput, p50, p99))
     return [LoadCurve(f"{workload} procs={procs}: request latency against throughput",
-                      {policy: sorted(points) for policy, points in curves.items()})
+                      curves)
             for (workload, procs), curves in by_key.items()
             if any(len(points) > 1 for points in curves.values())]
 
