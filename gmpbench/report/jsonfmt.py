@@ -17,7 +17,8 @@ def report(results: Results) -> list[str]:
     "mean", "stdev", "values"}, "time_per_op", "sched_latency": {"p50", "p90", "p99", "p999",
     "max"}, "cpu_time", "counters": {...}, "netpoll_latency": {"p50", ..., "max"}}]}, times in
     seconds; the documented keys, and netpoll_latency beyond them (its figures None without
-    samples)."""
+    samples); cases that served requests (`serve`) add "request_latency" (shaped like
+    sched_latency) and "throughput" (requests/s)."""
     from .document import fidelity_rows
     fidelity = [{"group": name, "wall_time_ratio": wall, "threads_ratio": threads}
                 for name, wall, threads in fidelity_rows(results.groups())]
