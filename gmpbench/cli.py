@@ -1,8 +1,6 @@
 """The ``gmpbench`` command: argument parsing, dispatch, and all the printing.
 
-Exit status (README, "Running workloads"): 0 success; 1 a run failed (deadlock, timeout,
-crash of the core);
-2 bad input (file, YAML, schema, unknown policy or param, unreadable results); 130 Ctrl-C.
+Exit status: bench/status.py's EXIT_* (README, "Running workloads").
 Heavy modules (numba, scipy, matplotlib) are imported by the commands that need them, so
 ``validate`` and bad input answer at once.
 """
@@ -11,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+from .bench.status import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
+
 COMMANDS = ("run", "compare", "report", "validate", "policies", "disasm", "doctor")
 
 

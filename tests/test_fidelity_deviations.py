@@ -154,3 +154,22 @@ def test_sysretake_retakes_a_p_whose_time_slice_is_over(core):
     S, p = _in_syscall_with_churning_tick("baseline,sysretake=1")
     assert retake(S, 1, 20_000_000) == 1
     assert p[L.P_STATUS] != L.Psyscall
+
+
+# ---- sysmon's wake-ups ----------------------------------------------------------------------------
+
+def test_startm_does_not_wake_sysmon_but_entersyscall_does(core):
+    """proc.go wakes a deep-sleeping sysmon only from entersyscall and the exitsyscall paths
+    (entersyscall_sysmon); startm hands the P to an M and leaves sysmon asleep."""
+    from gmpbench.runtime.proc import startm, wake_sysmon
+    from gmpbench.runtime.runq import mput_list
+    S = bare_state(procs=2)
+    S[L.S_MCOUNT] = 2
+    mput_list(S, 1)                               # M 1 parked on the idle list
+    S[L.S_SYSMONWAIT] = 1                         # sysmon in its deep sleep
+    startm(S, 2, 0, False)
+    m1 = table(S, L.H_ALLM, L.MSTRIDE, 1)
+    assert m1[L.M_PARK] == 1 and m1[L.M_NEXTP] != 0            # M 1 woken with a P
+    assert S[L.S_SYSMONWAIT] == 1 and S[L.S_SYSMONNOTE] == 0       # sysmon still asleep
+    wake_sysmon(S)                                # what entersyscall does
+    assert S[L.S_SYSMONWAIT] == 0 and S[L.S_SYSMONNOTE] == 1

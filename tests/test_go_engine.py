@@ -16,16 +16,19 @@ import pytest
 
 from gmpbench.bench.cases import UsageError, load_groups, prepare_case, single_case_params
 from gmpbench.bench.measure import run_once
+from gmpbench.engines import MATCHING_PRESETS, matching_preset
 from gmpbench.engines.golang import build as gobuild
 from gmpbench.engines.golang.run import _bucket_of, measure_go
 from gmpbench.engines.golang.translate import TRANSLATED, translate
 from gmpbench.report import read_results, render_report
-from gmpbench.runtime.stats import bucket_bounds
+from gmpbench.runtime.histogram import bucket_bounds
+from gmpbench.runtime.policy import PRESETS
 from gmpbench.runtime.threads import RunError
 from gmpbench.workload import load_workload
 from gmpbench.workload.loader import STATEMENTS
 
-ROOT = Path(__file__).resolve().parents[1]
+from util import ROOT, run_cli
+
 WORKLOADS = ROOT / "workloads"
 
 # every shipped workload at a tiny size
@@ -97,9 +100,7 @@ def write(tmp_path, text, name="w.yaml") -> Path:
     return path
 
 
-def gmpbench(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "gmpbench", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=env, check=False)
+gmpbench = run_cli
 
 
 def test_every_statement_has_a_translation():
@@ -216,27 +217,39 @@ def test_go_latency_buckets_land_in_the_port_buckets_at_their_midpoint():
 
 def test_run_with_go_reports_it_like_a_policy(go_toolchain, tmp_path):
     out = tmp_path / "r.json"
-    r = gmpbench("run", WORKLOADS / "ping-pong.yaml", "--policy", "baseline,go", "--procs", "1",
+    r = gmpbench("run", WORKLOADS / "ping-pong.yaml", "--policy", "baseline,go1.14,go", "--procs", "1",
                  "--param", "rounds=500", "-p", "2", "-n", "2", "-w", "0", "-o", out)
     assert r.returncode == 0, r.stderr
     results = read_results(out)
     go = results.cases["ping-pong/rounds=500/procs=1/policy=go"]
     assert go.go_version == go_toolchain and go.knobs == {} and len(go.values) == 4
     text = "\n".join(render_report(results, "text"))
-    assert "fidelity: the port's baseline against the real Go runtime" in text
+    assert "fidelity: the port against the real Go runtime" in text
     counters = [line.split() for line in text.splitlines() if line.strip().startswith("schedules")]
-    assert counters == [["schedules", counters[0][1], "–"]]
+    assert counters == [["schedules", counters[0][1], counters[0][2], "–"]]
     data = json.loads("\n".join(render_report(results, "json")))
     (case,) = [c for c in data["cases"] if c["policy"] == "go"]
     assert case["go_version"] == go_toolchain and "schedules" not in case["counters"]
     (fid,) = data["fidelity"]["cases"]
-    port = [c for c in data["cases"] if c["policy"] == "baseline"][0]
+    assert fid["port_policy"] == matching_preset(go_toolchain) == "go1.14"   # Go 1.19
+    port = [c for c in data["cases"] if c["policy"] == "go1.14"][0]
     assert fid["wall_time_ratio"] == pytest.approx(port["wall_time"]["median"] /
                                                    case["wall_time"]["median"])
+    del results.cases["ping-pong/rounds=500/procs=1/policy=go1.14"]
+    (fid,) = json.loads("\n".join(render_report(results, "json")))["fidelity"]["cases"]
+    assert fid["port_policy"] == "baseline"                         # the fallback
     assert "BenchmarkPingPong/rounds=500/procs=1/policy=go" in \
         "\n".join(render_report(results, "gobench"))
     assert subprocess.run([sys.executable, "-m", "pyperf", "stats", str(out)],
                           capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("version, preset", [
+    ("go1.9.7", "baseline"), ("go1.13", "baseline"), ("go1.14", "go1.14"),
+    ("go1.19.8", "go1.14"), ("go1.22rc1", "go1.14"), ("devel +abc", "baseline"), (None, "baseline")])
+def test_the_go_row_is_set_beside_the_preset_matching_its_version(version, preset):
+    assert matching_preset(version) == preset
+    assert {name for _, name in MATCHING_PRESETS} <= set(PRESETS)
 
 
 def test_the_docs_table_names_every_statement():

@@ -1,15 +1,13 @@
 """Every preset acts (its counters prove it) and completes every shipped workload."""
-from pathlib import Path
-
 import pytest
 
-from gmpbench.runtime.policy import PRESETS, knobs, parse_policy, PolicyError
+from gmpbench.runtime.policy import PRESETS, PolicyError, knobs, parse_policy, split_policies
 from gmpbench.runtime.threads import run_program
 
 from test_runtime_syscalls import looping_hog
-from util import hog_workload, compile_file, compile_text
+from util import ROOT, compile_file, compile_text, hog_workload
 
-# Small cases of every shipped workload, so that every preset x workload stays quick.
+# Small cases of every shipped workload, so that every preset x every workload stays quick.
 SMALL = {
     "fan-out": {"batches": 100},
     "ping-pong": {"rounds": 5000},
@@ -36,8 +34,9 @@ def run(prog, procs, policy, **kw):
 
 
 def test_every_shipped_workload_has_a_small_case():
-    assert {str(p.relative_to("workloads").with_suffix(""))
-            for p in Path("workloads").rglob("*.yaml")} == set(SMALL)
+    workloads = ROOT / "workloads"
+    assert {str(p.relative_to(workloads).with_suffix(""))
+            for p in workloads.rglob("*.yaml")} == set(SMALL)
 
 
 @pytest.mark.parametrize("workload", sorted(SMALL))
@@ -154,6 +153,15 @@ def test_knob_overrides_and_validation():
         parse_policy("baseline,turbo=1")
     with pytest.raises(PolicyError, match="power of two"):
         parse_policy("baseline,runq_size=100")
+
+
+def test_one_tokenizer_for_one_and_several_policies():
+    """parse_policy reads one policy with the same tokenizer --policy's lists use."""
+    assert split_policies("fairness_tick=0, no-runnext,steal=1") == \
+        [("baseline", {"fairness_tick": "0"}), ("no-runnext", {"steal": "1"})]
+    assert (parse_policy("fairness_tick=0")[1] == parse_policy("baseline,fairness_tick=0")[1]).all()
+    with pytest.raises(PolicyError, match="names 2 policies"):
+        parse_policy("baseline,no-runnext")
 
 
 def test_small_run_queue_overflows_to_the_global_queue(core):

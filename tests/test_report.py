@@ -26,7 +26,10 @@ from gmpbench.report.stats import (
     smallest_p,
     summarize,
 )
-from gmpbench.runtime.stats import NBUCKETS, hist_bucket, hist_max, percentiles
+from gmpbench.runtime.histogram import NBUCKETS, hist_max, percentiles
+from gmpbench.runtime.stats import hist_bucket
+
+from util import run_cli
 
 GROUP = "ping-pong/rounds=2000/procs=1"
 
@@ -315,8 +318,7 @@ def test_compare_without_common_cases():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "gmpbench", *args], check=False, capture_output=True,
-                          text=True, timeout=120)
+    return run_cli(*args, timeout=120)
 
 
 def test_cli_compare_and_report(tmp_path, old_new):

@@ -329,7 +329,7 @@ class Harness:
         S[c + L.C_COUNT] = ch.count
         S[c + L.C_SENDX] = ch.count % max(ch.cap, 1)
         S[c + L.C_CLOSED] = int(ch.closed)
-        for q, n in ((L.C_SENDQ_HEAD, ch.senders), (L.C_RECVQ_HEAD, ch.receivers)):
+        for q, n in ((L.C_SENDQ, ch.senders), (L.C_RECVQ, ch.receivers)):
             for _ in range(n):
                 sg = self.C.sudog(S, self.waiter(), 1)
                 self.C.sudog_init(S, sg, cid, 0)
@@ -337,7 +337,7 @@ class Harness:
 
     def queue_len(self, cid, q):
         S, n = self.S, 0
-        sg = S[self.cx(S, cid) + q]
+        sg = S[self.cx(S, cid) + q + L.WAITQ_FIRST]
         while sg:
             n += 1
             sg = S[self.C.sgx(S, sg) + L.SG_NEXT]
@@ -346,7 +346,7 @@ class Harness:
     def state(self, cid):
         S, c = self.S, self.cx(self.S, cid)
         return (int(S[c + L.C_COUNT]), bool(S[c + L.C_CLOSED]),
-                self.queue_len(cid, L.C_SENDQ_HEAD), self.queue_len(cid, L.C_RECVQ_HEAD))
+                self.queue_len(cid, L.C_SENDQ), self.queue_len(cid, L.C_RECVQ))
 
     def body_of(self, i):
         row = self.prog.code[1 + i]
@@ -392,7 +392,7 @@ def test_selectgo_matches_the_sequential_model(core, tmp_path, data):
     live = [i for i, (kind, cid) in enumerate(cases) if chans[cid].cap >= 0]
     for i in live:
         kind, cid = cases[i]
-        q = L.C_RECVQ_HEAD if kind == L.CASE_RECV else L.C_SENDQ_HEAD
+        q = L.C_RECVQ if kind == L.CASE_RECV else L.C_SENDQ
         assert h.queue_len(cid, q) >= 1
     S[h.gx(S, 1) + L.G_STATUS] = L.Gwaiting
     h.SG.selparkcommit(S, 1, 0)
@@ -560,7 +560,7 @@ def test_an_overloaded_server_drops_beyond_its_backlog_and_its_latency_grows(cor
     _, prog, _ = compile_text(tmp_path, SERVE.replace("5us", "200us"), rate="50k")
     r = run(prog, 1)
     assert r.counters["requests_dropped"] > 0 and r.counters["requests_late"] > 0
-    from gmpbench.runtime.stats import percentiles
+    from gmpbench.runtime.histogram import percentiles
     light = run(compile_text(tmp_path, SERVE, rate="2k", requests=200)[1], 1)
     assert percentiles(r.request_latency, [0.5])[0] > 10 * percentiles(light.request_latency,
                                                                        [0.5])[0]

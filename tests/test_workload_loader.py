@@ -136,6 +136,7 @@ ERRORS = [
     ("name: x\nprocs: [1, 0]\nmain: []\n", 2, "procs[1]", "at least 1"),
     ("name: x\nprocs: []\nmain: []\n", 2, "procs", "at least one"),
     ("name: x\nprocs: [2, 2]\nmain: []\n", 2, "procs[1]", "listed twice"),
+    ("name: x\nprocs: [1000000]\nmain: []\n", 2, "procs[0]", "at most 256"),
     ("name: x\nprocs: two\nmain: []\n", 2, "procs", "integer"),
     ("name: x\nprocs: [true]\nmain: []\n", 2, "procs[0]", "integer"),
     ("name: x\ntimeout: 0\nmain: []\n", 2, "timeout", "longer than 0"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import units
-from ..engines import GO_POLICY
+from ..engines import GO_POLICY, matching_preset
 from .results import Results, ResultsError, pair_cases
 from .stats import (
     ALPHA,
@@ -327,15 +327,22 @@ def measurement_notes(results: Results) -> list[str]:
     return notes
 
 
-def fidelity_rows(groups: dict[str, list]) -> list[tuple[str, float, float]]:
-    """(group, wall time port/go, threads port/go) for every group run under both baseline
-    and go: how close the port is to the real runtime on each case."""
+def fidelity_rows(groups: dict[str, list]) -> list[tuple[str, str, float, float]]:
+    """(group, port policy, wall time port/go, threads port/go) for every group run under go
+    and a port policy: the preset matching the Go version (``matching_preset``) when it ran,
+    else baseline.  How close the port is to the real runtime on each case."""
     rows = []
     for name, cases in groups.items():
-        by_policy = {case.policy: summarize(case) for case in cases}
-        port, go = by_policy.get("baseline"), by_policy.get(GO_POLICY)
-        if port and go and go.wall_time > 0 and go.threads_max > 0:
-            rows.append((name, port.wall_time / go.wall_time, port.threads_max / go.threads_max))
+        by_policy = {case.policy: (case, summarize(case)) for case in cases}
+        if GO_POLICY not in by_policy:
+            continue
+        go_case, go = by_policy[GO_POLICY]
+        matched = matching_preset(go_case.go_version)
+        policy = matched if matched in by_policy else "baseline"
+        if policy in by_policy and go.wall_time > 0 and go.threads_max > 0:
+            port = by_policy[policy][1]
+            rows.append((name, policy, port.wall_time / go.wall_time,
+                         port.threads_max / go.threads_max))
     return rows
 
 
@@ -343,11 +350,13 @@ def fidelity_table(groups: dict[str, list]) -> Table | None:
     rows = fidelity_rows(groups)
     if not rows:
         return None
-    table = Table(["case", "wall time port/go", "threads port/go"],
-                  [[name, units.ratio(wall), units.ratio(threads)] for name, wall, threads in rows],
-                  "fidelity: the port's baseline against the real Go runtime (1.000x: the same)")
-    table.rows.append(["geometric mean", units.ratio(geometric_mean([r[1] for r in rows])),
-                       units.ratio(geometric_mean([r[2] for r in rows]))])
+    table = Table(["case", "port policy", "wall time port/go", "threads port/go"],
+                  [[name, policy, units.ratio(wall), units.ratio(threads)]
+                   for name, policy, wall, threads in rows],
+                  "fidelity: the port against the real Go runtime (port policy: the preset "
+                  "matching Go's version where it ran, else baseline; 1.000x: the same)")
+    table.rows.append(["geometric mean", "", units.ratio(geometric_mean([r[2] for r in rows])),
+                       units.ratio(geometric_mean([r[3] for r in rows]))])
     return table
 
 

@@ -66,7 +66,7 @@ def latency_plot(title: str, plot: LatencyPlot) -> str:
     from matplotlib.figure import Figure
     from matplotlib.ticker import EngFormatter
 
-    from ..runtime.stats import bucket_bounds
+    from ..runtime.histogram import bucket_bounds
     _, upper = bucket_bounds()
     fig = Figure(figsize=(7, 3.2))
     ax = fig.subplots()

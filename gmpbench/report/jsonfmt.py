@@ -20,8 +20,9 @@ def report(results: Results) -> list[str]:
     samples); cases that served requests (`serve`) add "request_latency" (shaped like
     sched_latency) and "throughput" (requests/s)."""
     from .document import fidelity_rows
-    fidelity = [{"group": name, "wall_time_ratio": wall, "threads_ratio": threads}
-                for name, wall, threads in fidelity_rows(results.groups())]
+    fidelity = [{"group": name, "port_policy": policy, "wall_time_ratio": wall,
+                 "threads_ratio": threads}
+                for name, policy, wall, threads in fidelity_rows(results.groups())]
     out = {"cases": [summarize(case).to_json() for case in results.measured()]}
     if fidelity:
         out["fidelity"] = {"cases": fidelity,

@@ -152,7 +152,7 @@ class Case:
     def histogram(self, name: str) -> np.ndarray:
         """The histogram ``name`` of all runs together, dense: ``"latency"`` or
         ``"netpoll_latency"`` (RunFigures' fields)."""
-        from ..runtime.stats import NBUCKETS
+        from ..runtime.histogram import NBUCKETS
         hist = np.zeros(NBUCKETS, dtype=np.int64)
         for run in self.runs:
             for bucket, count in getattr(run, name).items():

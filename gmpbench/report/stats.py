@@ -76,7 +76,7 @@ def median_counters(runs) -> dict[str, float]:
 
 def latency_seconds(hist: np.ndarray) -> dict[str, float | None]:
     """p50/p90/p99/p999/max of a latency histogram (ns buckets), in seconds; None if empty."""
-    from ..runtime.stats import hist_max, percentiles
+    from ..runtime.histogram import hist_max, percentiles
     figures = dict(zip(LATENCY_QUANTILES, percentiles(hist, list(LATENCY_QUANTILES.values()))))
     figures["max"] = hist_max(hist)
     return {k: (None if math.isnan(v) else v / 1e9) for k, v in figures.items()}

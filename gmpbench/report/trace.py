@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from ..runtime.layout import WAIT_REASONS
+from ..runtime.layout import WAIT_REASONS, WHY_NAMES
 from ..runtime.trace import (
     EV_GO_START, EV_GO_STOP, EV_NETPOLL, EV_STEAL, EV_SYSCALL_ENTER, EV_SYSCALL_EXIT_FAST,
     EV_SYSCALL_EXIT_SLOW, STEAL_SHIFT, WHY_BITS,
@@ -14,13 +14,12 @@ from ..runtime.trace import (
 
 PID = 1                     # one process per run
 M_TID_BASE = 1000           # M tracks come after the P tracks
-WHY_NAMES = ["exit", "park", "yield", "preempt", "end of run", "syscall (slow exit)"]
 
 
 def stop_reason(arg: int) -> str:
     """EV_GO_STOP's arg as words: "park: chan receive", "yield", ..."""
     why, wait = arg & ((1 << WHY_BITS) - 1), arg >> WHY_BITS
-    name = WHY_NAMES[why] if why < len(WHY_NAMES) else str(why)
+    name = WHY_NAMES.get(why, str(why))
     if name == "park" and 0 < wait < len(WAIT_REASONS):
         return f"park: {WAIT_REASONS[wait]}"
     return name

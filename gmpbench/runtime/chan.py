@@ -23,9 +23,9 @@ from .layout import (
     C_NEXTVAL,
     C_RECVD,
     C_RECVDSUM,
-    C_RECVQ_HEAD,
+    C_RECVQ,
     C_RECVX,
-    C_SENDQ_HEAD,
+    C_SENDQ,
     C_SENDX,
     C_SENT,
     C_SENTSUM,
@@ -51,6 +51,8 @@ from .layout import (
     WAIT_CHANRECV_NIL,
     WAIT_CHANSEND,
     WAIT_CHANSEND_NIL,
+    WAITQ_FIRST,
+    WAITQ_LAST,
 )
 from .lock import lock, unlock
 from .mem import Sarr, core, cx, gx, i64, void
@@ -67,25 +69,25 @@ CH_PANIC = 3       # send on a closed channel: the run fails as Go's panic
 
 @core(void(Sarr, i64, i64))
 def waitq_push(S, q, gp):
-    """Append gp to the wait queue whose head and tail are S[q], S[q + 1]."""
+    """Append gp to the wait queue (layout.py's WAITQ_*) at S[q]."""
     S[gx(S, gp) + G_SCHEDLINK] = 0
-    tail = S[q + 1]
-    if tail == 0:
-        S[q] = gp
+    last = S[q + WAITQ_LAST]
+    if last == 0:
+        S[q + WAITQ_FIRST] = gp
     else:
-        S[gx(S, tail) + G_SCHEDLINK] = gp
-    S[q + 1] = gp
+        S[gx(S, last) + G_SCHEDLINK] = gp
+    S[q + WAITQ_LAST] = gp
 
 
 @core(i64(Sarr, i64))
 def waitq_pop(S, q):
     """Remove and return the first G of the wait queue at S[q] (0 when empty)."""
-    gp = S[q]
+    gp = S[q + WAITQ_FIRST]
     if gp != 0:
         g = gx(S, gp)
-        S[q] = S[g + G_SCHEDLINK]
-        if S[q] == 0:
-            S[q + 1] = 0
+        S[q + WAITQ_FIRST] = S[g + G_SCHEDLINK]
+        if S[q + WAITQ_FIRST] == 0:
+            S[q + WAITQ_LAST] = 0
         S[g + G_SCHEDLINK] = 0
     return gp
 
@@ -125,19 +127,19 @@ def sudog_init(S, sg, cid, is_select):
     S[s + SG_ISSELECT] = is_select
 
 
-# ---- wait queues (waitq: first at S[q], last at S[q + 1]) -------------------------------------
+# ---- wait queues of sudogs (C_RECVQ, C_SENDQ: WAITQ_FIRST, WAITQ_LAST) -----------------------
 
 @core(void(Sarr, i64, i64))
 def enqueue(S, q, sg):
     s = sgx(S, sg)
     S[s + SG_NEXT] = 0
-    last = S[q + 1]
+    last = S[q + WAITQ_LAST]
     S[s + SG_PREV] = last
     if last == 0:
-        S[q] = sg
+        S[q + WAITQ_FIRST] = sg
     else:
         S[sgx(S, last) + SG_NEXT] = sg
-    S[q + 1] = sg
+    S[q + WAITQ_LAST] = sg
 
 
 @core(i64(Sarr, i64))
@@ -146,17 +148,17 @@ def dequeue(S, q):
     caller wins its G's SEL_DONE -- the partner of the CAS is every other waker of that select
     (other channels, closechan, the select's timer); selectgo's pass 3 removes the rest."""
     while True:
-        sg = S[q]
+        sg = S[q + WAITQ_FIRST]
         if sg == 0:
             return 0
         s = sgx(S, sg)
         y = S[s + SG_NEXT]
         if y == 0:
-            S[q] = 0
-            S[q + 1] = 0
+            S[q + WAITQ_FIRST] = 0
+            S[q + WAITQ_LAST] = 0
         else:
             S[sgx(S, y) + SG_PREV] = 0
-            S[q] = y
+            S[q + WAITQ_FIRST] = y
             S[s + SG_NEXT] = 0
         if S[s + SG_ISSELECT] != 0 and not cas(S, selx(S, sg_g(S, sg)) + SEL_DONE, 0, 1):
             continue
@@ -176,13 +178,26 @@ def dequeue_sudog(S, q, sg):
         if y != 0:
             S[sgx(S, y) + SG_PREV] = x
         else:
-            S[q + 1] = x
+            S[q + WAITQ_LAST] = x
     elif y != 0:
         S[sgx(S, y) + SG_PREV] = 0
-        S[q] = y
-    elif S[q] == sg:
-        S[q] = 0
-        S[q + 1] = 0
+        S[q + WAITQ_FIRST] = y
+    elif S[q + WAITQ_FIRST] == sg:
+        S[q + WAITQ_FIRST] = 0
+        S[q + WAITQ_LAST] = 0
+
+
+@core(i64(Sarr, i64))
+def fire_after(S, sg):
+    """A select's `after:` timer, popped by the timer thread (timer lock held): its G when the
+    timer wins the select (SEL_DONE, against the wakers of dequeue), else 0 -- the select
+    already ended."""
+    gp = sg_g(S, sg)
+    h = selx(S, gp)
+    if not cas(S, h + SEL_DONE, 0, 1):
+        return 0
+    S[h + SEL_PARAM] = sg
+    return gp
 
 
 # ---- moving values (channel lock held) --------------------------------------------------------
@@ -274,7 +289,7 @@ def chansend(S, mid, gp, cid):
     if S[c + C_CLOSED] != 0:
         unlock(S, c + C_LOCK)
         return CH_PANIC
-    sg = dequeue(S, c + C_RECVQ_HEAD)
+    sg = dequeue(S, c + C_RECVQ)
     if sg != 0:
         send_to(S, c, sg)
         unlock(S, c + C_LOCK)
@@ -284,7 +299,7 @@ def chansend(S, mid, gp, cid):
         buf_put(S, c)
         unlock(S, c + C_LOCK)
         return CH_DONE
-    return block_on(S, mid, gp, cid, c + C_SENDQ_HEAD, WAIT_CHANSEND)
+    return block_on(S, mid, gp, cid, c + C_SENDQ, WAIT_CHANSEND)
 
 
 @core(i64(Sarr, i64, i64, i64))
@@ -298,7 +313,7 @@ def chanrecv(S, mid, gp, cid):
     if S[c + C_CLOSED] != 0 and S[c + C_COUNT] == 0:
         unlock(S, c + C_LOCK)
         return CH_CLOSED
-    sg = dequeue(S, c + C_SENDQ_HEAD)
+    sg = dequeue(S, c + C_SENDQ)
     if sg != 0:
         recv_from(S, c, sg)
         unlock(S, c + C_LOCK)
@@ -308,7 +323,7 @@ def chanrecv(S, mid, gp, cid):
         buf_get(S, c)
         unlock(S, c + C_LOCK)
         return CH_DONE
-    return block_on(S, mid, gp, cid, c + C_RECVQ_HEAD, WAIT_CHANRECV)
+    return block_on(S, mid, gp, cid, c + C_RECVQ, WAIT_CHANRECV)
 
 
 @core(i64(Sarr, i64, i64))
@@ -346,8 +361,8 @@ def closechan(S, mid, cid):
         unlock(S, c + C_LOCK)
         return PANIC_CLOSE_CLOSED
     S[c + C_CLOSED] = 1
-    glist = release_all(S, c + C_RECVQ_HEAD, 0)    # readers get zero values, ok false
-    glist = release_all(S, c + C_SENDQ_HEAD, glist)   # writers will panic
+    glist = release_all(S, c + C_RECVQ, 0)    # readers get zero values, ok false
+    glist = release_all(S, c + C_SENDQ, glist)   # writers will panic
     unlock(S, c + C_LOCK)
     while glist != 0:                              # Ready all Gs now that the lock is dropped
         gp = glist

@@ -19,12 +19,17 @@ from .layout import (
     G_RNG,
     G_SP,
     G_WORKLEFT,
-    S_NS_PER_TSC_Q20,
     S_RUNSTART_NS,
     S_STEPS_PER_NS,
+    WHY_EXIT,
+    WHY_PARK,
+    WHY_PREEMPT,
+    WHY_STOP,
+    WHY_SYSCALL,
+    WHY_YIELD,
 )
 from .lock import nanotime
-from .mem import Sarr, boolean, codex, core, distx, gx, i64, knob, pair, stkx
+from .mem import Sarr, codex, core, distx, gx, i64, knob, pair, stkx
 from .netpoll import netwait_finish, netwait_start
 from .policy import K_ASYNC_PREEMPT
 from .proc import newproc, stopping
@@ -36,22 +41,8 @@ from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
 from .timers import timesleep
 from .work import spin
 
-WHY_EXIT = 0      # goexit0
-WHY_PARK = 1      # park_m
-WHY_YIELD = 2     # gosched_m
-WHY_PREEMPT = 3   # gopreempt_m
-WHY_STOP = 4      # the run is over; leave the G where it is
-WHY_SYSCALL = 5   # exitsyscall took the slow path (exitsyscall0): see sched.finish
-
 ASYNC_CHUNK = 32       # steps between preemption checks with async_preempt (~100 ns)
 STOP_CHUNK = 1 << 18   # steps between checks for the end of the run otherwise (~1 ms)
-TICKS_MAX = 1 << 40  # ticks_to_ns's range: no overflow of the fixed-point product
-
-
-@core(i64(Sarr, i64))
-def ticks_to_ns(S, ticks):
-    """A tick count (below 2**40, ~6 minutes) in ns: a multiply, since every execute calls it."""
-    return (min(ticks, TICKS_MAX) * S[S_NS_PER_TSC_Q20]) >> 20
 
 
 @core(i64(Sarr, i64))
@@ -82,15 +73,24 @@ def burn(S, g, steps):
     return steps
 
 
-@core(boolean(Sarr, i64, i64, i64, i64))
+NOT_BLOCKING, DONE, MUST_PARK = 0, 1, 2     # may_block's answers
+
+
+@core(i64(Sarr, i64, i64, i64, i64))
 def may_block(S, mid, gp, op, a):
-    """The statements that may block: True when gp must park (the operation completes when
-    it is readied)."""
+    """The sync statements that may block, the only list of them (the channel statements are
+    selectgo.chan_step's): MUST_PARK when gp must park (the operation completes when it is
+    readied), DONE when it completed, NOT_BLOCKING for any other statement (run_g interprets
+    it)."""
     if op == ops.WAIT_CHILDREN:
-        return wait_children(S, mid, gp)
-    if op == ops.WAIT_GROUP:
-        return group_wait(S, mid, gp, a)
-    return mutex_lock(S, mid, gp, a)
+        parks = wait_children(S, mid, gp)
+    elif op == ops.WAIT_GROUP:
+        parks = group_wait(S, mid, gp, a)
+    elif op == ops.LOCK:
+        parks = mutex_lock(S, mid, gp, a)
+    else:
+        return NOT_BLOCKING
+    return MUST_PARK if parks else DONE
 
 
 @core(pair(Sarr, i64, i64, i64))
@@ -124,18 +124,19 @@ def run_g(S, mid, gp):
         ins = codex(S, pc)
         op = S[ins]
         a = S[ins + 1]
-        if op == ops.SEND or op == ops.RECV or ops.CLOSE <= op <= ops.CASE:
+        blocking = may_block(S, mid, gp, op, a)
+        if blocking != NOT_BLOCKING:
+            pc += 1
+            if blocking == MUST_PARK:
+                S[g + G_PC] = pc                # gopark: resumes after the statement
+                return WHY_PARK
+        elif op == ops.SEND or op == ops.RECV or ops.CLOSE <= op <= ops.CASE:
             if op == ops.JMP:
                 pc = a
                 continue
             pc = chan_step(S, mid, gp, pc)
             if pc < 0:
                 return WHY_PARK if pc == STEP_PARK else WHY_STOP
-        elif op == ops.WAIT_CHILDREN or op == ops.WAIT_GROUP or op == ops.LOCK:
-            pc += 1
-            if may_block(S, mid, gp, op, a):
-                S[g + G_PC] = pc                # gopark: resumes after the statement
-                return WHY_PARK
         elif op == ops.NEXT:
             sp = S[g + G_SP] - 1
             left = S[stk + sp] - 1
@@ -228,4 +229,4 @@ def run_g(S, mid, gp):
                 S[g + G_PC] = pc
                 return WHY_PARK
         else:
-            raise RuntimeError("run_g: statement not supported by this core yet")
+            raise RuntimeError("run_g: an opcode ops.py does not define")

@@ -87,7 +87,7 @@ from .layout import (
     Pidle,
     Prunning,
 )
-from .lock import lock, noteclear, notewakeup, unlock
+from .lock import lock, noteclear, notewakeup, seqwake, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .osdeps import futex_wait, futex_wake
 from .policy import K_DIRECT_HANDOFF, K_EAGER_WAKEUP, K_SPINNING
@@ -260,8 +260,7 @@ def newm(S, pid, spinning):
     S[m + M_SCHEDLINK] = S[S_NEWM]
     S[S_NEWM] = mid
     unlock(S, S_LOCK)
-    xadd(S, S_POOLWORD, 1)              # a spare thread takes it (or the next one started)
-    futex_wake(S, S_POOLWORD, 1)
+    seqwake(S, S_POOLWORD, 1)           # a spare thread takes it (or the next one started)
     wake_template(S)                    # ... and the template thread replaces the spare
     return mid
 

@@ -7,8 +7,6 @@ from ..workload import ops
 from .layout import G_RNG
 from .mem import Sarr, core, distx, f64, i64
 
-SIGMA_SCALE = 1e9  # lognormal sigma is stored * 1e9 (S holds only integers)
-
 
 @core(f64(Sarr, i64))
 def rand01(S, g):
@@ -45,7 +43,7 @@ def sample(S, g, d):
     elif kind == ops.D_NORMAL:
         v = p1 + p2 * std_normal(S, g)
     else:
-        v = p1 * np.exp(p2 / SIGMA_SCALE * std_normal(S, g))
+        v = p1 * np.exp(p2 / ops.SIGMA_SCALE * std_normal(S, g))
     if v <= 0.0:
         return 0
     return np.int64(v)

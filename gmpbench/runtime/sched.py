@@ -6,10 +6,9 @@ G (schedule), run it (execute -> the interpreter), then finish the stop the G as
 continuations that run another G at once (park_m's unlock failing) return it to the loop
 instead of recursing.
 """
-import numpy as np
-
 from .atomics import cas, cputicks, load, load_relaxed, store, store_relaxed, xadd, xchg
-from .interp import (
+from .clock import ticks_to_ns
+from .interp import (  # run_g and its answers: the WHY_* list interp.py imports too (the protocol)
     WHY_EXIT,
     WHY_PARK,
     WHY_PREEMPT,
@@ -17,7 +16,6 @@ from .interp import (
     WHY_SYSCALL,
     WHY_YIELD,
     run_g,
-    ticks_to_ns,
 )
 from .layout import (
     C_LOCK,
@@ -90,7 +88,7 @@ from .layout import (
     Grunning,
     Gwaiting,
 )
-from .lock import lock, nanotime, notewakeup, runtime_timerslack, unlock
+from .lock import lock, nanotime, notewakeup, runtime_timerslack, seqwake, unlock
 from .mem import (
     Sarr,
     boolean,
@@ -115,7 +113,6 @@ from .osdeps import (
     CLOCK_THREAD_CPUTIME_ID,
     clock_ns,
     futex_wait,
-    futex_wake,
 )
 from .policy import (
     K_FAIRNESS_TICK,
@@ -156,10 +153,10 @@ from .runq import (
     runqput,
     runqsteal,
 )
-from .stats import hist_record
-from .sync import child_exited, children_commit_park, group_done, release_g
 from .selectgo import selparkcommit
 from .serve import request_done
+from .stats import hist_record
+from .sync import child_exited, children_commit_park, group_done, release_g
 from .sysmon import newsysmon, sysmon
 from .timers import timerproc
 from .trace import EV_GO_START, EV_GO_STOP, EV_STEAL, STEAL_SHIFT, trace_event
@@ -383,6 +380,7 @@ def park_m(S, mid, gp):
     kind = S[m + M_WAITLOCKKIND]
     obj = S[m + M_WAITLOCKOBJ]
     S[m + M_WAITLOCKKIND] = 0
+    parked = True                       # Go's unlockf result: false when gp need not wait
     if kind == UNLOCK_CHAN:
         unlock(S, cx(S, obj) + C_LOCK)
     elif kind == UNLOCK_GROUP:
@@ -392,18 +390,16 @@ def park_m(S, mid, gp):
     elif kind == UNLOCK_TIMER:
         unlock(S, S_TIMERLOCK)
     elif kind == UNLOCK_NETPOLL:
-        if not netpoll_commit_park(S, gp):
-            casgstatus(S, gp, Gwaiting, Grunnable)
-            S[gx(S, gp) + G_READYTICK] = cputicks()
-            return gp
+        parked = netpoll_commit_park(S, gp)
     elif kind == UNLOCK_SELECT:
         selparkcommit(S, gp, obj)
     elif kind == UNLOCK_CHILDREN:
-        if not children_commit_park(S, gp):
-            casgstatus(S, gp, Gwaiting, Grunnable)
-            S[gx(S, gp) + G_READYTICK] = cputicks()
-            return gp
-    return 0
+        parked = children_commit_park(S, gp)
+    if parked:
+        return 0
+    casgstatus(S, gp, Gwaiting, Grunnable)  # its wait condition already holds: it runs on
+    S[gx(S, gp) + G_READYTICK] = cputicks()
+    return gp
 
 
 @core(void(Sarr, i64, i64))
@@ -567,12 +563,9 @@ def stop_all(S):
         unlock(S, S_LOCK)
     wake_note(S, S_SYSMONNOTE)
     netpollbreak(S)
-    xadd(S, S_NETNOTE, 1)
-    futex_wake(S, S_NETNOTE, 1)
-    xadd(S, S_POOLWORD, 1)
-    futex_wake(S, S_POOLWORD, 1 << 30)
-    xadd(S, S_TIMERNOTE, 1)
-    futex_wake(S, S_TIMERNOTE, 1)
+    seqwake(S, S_NETNOTE, 1)
+    seqwake(S, S_POOLWORD, 1 << 30)
+    seqwake(S, S_TIMERNOTE, 1)
 
 
 @core(void(Sarr, i64, i64))

@@ -38,18 +38,17 @@ from .chan import (
     sudog_init,
     wake,
 )
-from .heap import heap_push, heap_remove
+from .heap import heap_remove
 from .layout import (
     C_CAP,
     C_CLOSED,
     C_COUNT,
     C_LOCK,
-    C_RECVQ_HEAD,
-    C_SENDQ_HEAD,
+    C_RECVQ,
+    C_SENDQ,
     CAP_NIL,
     CASE_AFTER,
     CASE_RECV,
-    CASE_SEND,
     FATAL_PANIC,
     G_PC,
     H_TIMERS,
@@ -57,7 +56,6 @@ from .layout import (
     S_NTIMERS,
     S_TIMERHEAPN,
     S_TIMERLOCK,
-    S_TIMERNOTE,
     SEL_DONE,
     SEL_PARAM,
     SEL_RESUME,
@@ -71,9 +69,9 @@ from .layout import (
 )
 from .lock import lock, nanotime, unlock
 from .mem import Sarr, boolean, codex, core, count, cx, gx, i64, void
-from .osdeps import futex_wake
 from .proc import fastrand, fatal, prepark
 from .sampling import sample
+from .timers import addtimer
 from ..workload import ops
 
 STEP_PARK = -1     # chan_step: gp parks (its pc is saved)
@@ -246,7 +244,7 @@ def take_case(S, mid, gp, selpc, n, row):
     for a send on a closed channel."""
     c = cx(S, S[row + 2])
     if S[row + 1] == CASE_RECV:
-        sg = dequeue(S, c + C_SENDQ_HEAD)
+        sg = dequeue(S, c + C_SENDQ)
         if sg != 0:
             recv_from(S, c, sg)
             selunlock(S, gp, selpc, n)
@@ -261,7 +259,7 @@ def take_case(S, mid, gp, selpc, n, row):
     if S[c + C_CLOSED] != 0:
         selunlock(S, gp, selpc, n)          # sclose
         return gopanic(S, gp, selpc, PANIC_SEND_CLOSED)
-    sg = dequeue(S, c + C_RECVQ_HEAD)
+    sg = dequeue(S, c + C_RECVQ)
     if sg != 0:
         send_to(S, c, sg)
         selunlock(S, gp, selpc, n)
@@ -309,7 +307,7 @@ def select_enqueue(S, mid, gp, selpc, n):
             add_after(S, g, sg, S[row + 2])
         elif has_chan(S, row):
             c = cx(S, S[row + 2])
-            enqueue(S, c + (C_RECVQ_HEAD if S[row + 1] == CASE_RECV else C_SENDQ_HEAD), sg)
+            enqueue(S, c + (C_RECVQ if S[row + 1] == CASE_RECV else C_SENDQ), sg)
     h = selx(S, gp)
     S[h + SEL_PARAM] = 0
     S[h + SEL_DONE] = 0
@@ -321,12 +319,7 @@ def select_enqueue(S, mid, gp, selpc, n):
 @core(void(Sarr, i64, i64, i64))
 def add_after(S, g, sg, dist):
     """time.After(D) for one case: a timer whose value is -sg (timer lock held)."""
-    when = nanotime() + sample(S, g, dist)
-    xadd(S, S_NTIMERS, 1)
-    heap_push(S, S[H_TIMERS], S_TIMERHEAPN, when, -sg)
-    if S[S[H_TIMERS] + 1] == -sg:           # the new earliest timer: the timer thread must know
-        xadd(S, S_TIMERNOTE, 1)
-        futex_wake(S, S_TIMERNOTE, 1)
+    addtimer(S, nanotime() + sample(S, g, dist), -sg)
 
 
 @core(i64(Sarr, i64, i64, i64))
@@ -350,8 +343,7 @@ def select_resume(S, mid, gp, selpc):
             body = S[row + 3]
         elif S[row + 1] != CASE_AFTER and has_chan(S, row):
             c = cx(S, S[row + 2])
-            dequeue_sudog(S, c + (C_RECVQ_HEAD if S[row + 1] == CASE_RECV else C_SENDQ_HEAD),
-                          sg)
+            dequeue_sudog(S, c + (C_RECVQ if S[row + 1] == CASE_RECV else C_SENDQ), sg)
     if body < 0:
         # Woken by a close: poll again and see the closed channel (Go: goto loop).
         return select_poll(S, mid, gp, selpc, n)

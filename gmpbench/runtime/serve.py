@@ -19,18 +19,17 @@ from .layout import (
     G_NETSTATE,
     G_PC,
     G_SP,
-    H_MREQLAT,
     M_P,
     REQ_ARRIVAL,
     ST_REQ_DROPPED,
     ST_REQ_LATE,
 )
 from .lock import nanotime
-from .mem import Sarr, codex, core, count, gx, i64, mx, stkx, void
+from .mem import Sarr, codex, core, count, gx, i64, mx, reqlatx, stkx, void
 from .netpoll import netwait_finish, netwait_start
 from .proc import gnew, publish
 from .sampling import sample
-from .stats import NBUCKETS, hist_record
+from .stats import hist_record
 from .sync import child_started
 
 SERVE_PARK = -1    # as selectgo.STEP_PARK
@@ -112,5 +111,5 @@ def request_done(S, mid, gp):
     its M's histogram."""
     h = selx(S, gp) + REQ_ARRIVAL
     if S[h] != 0:
-        hist_record(S, S[H_MREQLAT] + mid * NBUCKETS, max(nanotime() - S[h], 0))
+        hist_record(S, reqlatx(S, mid), max(nanotime() - S[h], 0))
         S[h] = 0

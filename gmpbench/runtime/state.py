@@ -8,14 +8,14 @@ import time
 
 import numpy as np
 
+from ..workload.ops import D_LOGNORMAL, SELECT, SIGMA_SCALE
 from . import layout as L
 from . import work
 from .osdeps import CLOCK_MONOTONIC
 from .policy import NKNOBS
-from .stats import NBUCKETS
+from .histogram import NBUCKETS
 
 ALIGN = 64            # bytes: every region starts on a cache line
-SIGMA_SCALE = 1e9     # lognormal sigma is stored * 1e9 (interp.SIGMA_SCALE)
 
 
 def aligned_zeros(n: int) -> np.ndarray:
@@ -51,9 +51,8 @@ def coprimes(n: int) -> list[int]:
 
 def _dist_rows(dists: np.ndarray) -> np.ndarray:
     """Program.dists (float ns) as integers: kind, p1, p2 (lognormal sigma scaled)."""
-    d = np.asarray(dists, dtype=np.float64).reshape(-1, 3)
+    d = np.asarray(dists, dtype=np.float64).reshape(-1, L.DIST_WORDS)
     out = np.rint(d).astype(np.int64)
-    from ..workload.ops import D_LOGNORMAL
     logn = d[:, 0] == D_LOGNORMAL
     out[logn, 2] = np.rint(d[logn, 2] * SIGMA_SCALE).astype(np.int64)
     return out
@@ -67,7 +66,7 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     maxm = max_threads + 2          # row 0 unused, and room for sysmon
     trace_rows = min(maxm + 1, L.TRACE_MS_MAX) if trace_max > 0 else 0
     caps = np.asarray(program.chan_caps, dtype=np.int64)
-    code = np.asarray(program.code, dtype=np.int64).reshape(-1, 4)
+    code = np.asarray(program.code, dtype=np.int64).reshape(-1, L.CODE_WORDS)
     dists = _dist_rows(program.dists)
     cop = coprimes(procs)
     depth = max(1, int(program.max_depth))
@@ -87,8 +86,8 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
         (L.H_COPRIMES, len(cop)),
-        (L.H_TIMERS, 2 * (max_gs + 1) * (sgn - 1)),   # a sleep, or a select's after cases
-        (L.H_NETHEAP, 2 * (max_gs + 1)),
+        (L.H_TIMERS, L.HEAP_WORDS * (max_gs + 1) * (sgn - 1)),  # a sleep, or a select's afters
+        (L.H_NETHEAP, L.HEAP_WORDS * (max_gs + 1)),
         (L.H_MEVENTS, (maxm + 1) * L.EVENTS_WORDS),
         (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
         (L.H_MTRACE, trace_rows * trace_max * L.TRACE_WORDS),
@@ -102,7 +101,8 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     S = aligned_zeros(end)
     for h, b in bases.items():
         S[h] = b
-    assert all(S[h] >= L.SCHED_SIZE for h in range(L.H_ALLP, L.H_END) if h != L.H_GSTKDEPTH), \
+    assert all(S[h] >= L.SCHED_SIZE for h in range(L.H_ALLP, L.H_END)
+               if h not in (L.H_GSTKDEPTH, L.H_SUDOGN)), \
         "a table of layout.py has no region in new_state"
     S[L.H_GSTKDEPTH] = depth
     S[L.H_SUDOGN] = sgn
@@ -120,7 +120,6 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     S[L.S_NPROCS] = procs
     S[L.S_MAXMCOUNT] = max_threads
     S[L.S_MAXG] = max_gs
-    S[L.S_TSC_PER_NS_Q20] = tsc_per_ns_q20()
     S[L.S_NS_PER_TSC_Q20] = max(1, round((1 << 40) / tsc_per_ns_q20()))
     S[L.S_SEED] = seed
     rate = work.steps_per_ns() if steps_per_ns is None else float(steps_per_ns)
@@ -144,7 +143,6 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
 def sudogs_per_g(code: np.ndarray) -> int:
     """Rows of a G's sudog block: its select header and one sudog per case of the largest
     select of the program (at least one, for a plain send/recv)."""
-    from ..workload.ops import SELECT
     selects = code[code[:, 0] == SELECT, 1]
     return 1 + max(1, int(selects.max()) if selects.size else 1)
 

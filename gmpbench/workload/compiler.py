@@ -100,8 +100,8 @@ class _Compiler:
             self.code[pc][1] = entries[name]
         return Program(
             name=self.wl.name,
-            code=np.array(self.code, dtype=np.int64).reshape(-1, 4),
-            dists=np.array(list(self.dists), dtype=np.float64).reshape(-1, 3),
+            code=np.array(self.code, dtype=np.int64).reshape(-1, ops.CODE_WORDS),
+            dists=np.array(list(self.dists), dtype=np.float64).reshape(-1, ops.DIST_WORDS),
             func_names=[func.name for func in functions],
             func_entry=np.array([entries[func.name] for func in functions], dtype=np.int64),
             pc_func=np.array(self.pc_func, dtype=np.int64),

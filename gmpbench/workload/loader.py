@@ -65,6 +65,7 @@ MAX_STATEMENTS = 100_000   # guards against YAML alias bombs; real workloads hav
 MAX_NESTING = 64
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_THREADS = 10_000
+MAX_PROCS = 256           # GOMAXPROCS at most: Go 1.9's _MaxGomaxprocs
 
 
 def load_workload(path) -> Workload:
@@ -317,6 +318,9 @@ class _Builder:
         procs = []
         for item, item_field in self.one_or_many(node, field, "GOMAXPROCS value"):
             value = self.literal(item, item_field, parse_positive)
+            if value > MAX_PROCS:
+                _fail(item, item_field, f"{value} is more than {MAX_PROCS} Ps "
+                                        f"(GOMAXPROCS is at most {MAX_PROCS}, Go's _MaxGomaxprocs)")
             if value in procs:
                 _fail(item, item_field, f"{value} is listed twice")
             procs.append(value)

@@ -1,13 +1,16 @@
 """The G instruction set: one table shared by the compiler, the interpreter and the disassembler.
 
-A compiled workload is a flat ``code`` array of shape (n, 4), int64; each row is one instruction
+A compiled workload is a flat ``code`` array of shape (n, CODE_WORDS), int64; each row is one instruction
 ``[op, a, b, c]``.  Program counters are row indices.  Every function body (``main`` and each entry
 of ``functions:``) is laid out once and ends with ``RET``; a goroutine's first frame returns to
 nothing, so ``RET`` with an empty frame stack is ``goexit``.
 
 Durations are never inline: operand ``a`` of WORK/SYSCALL/NETWAIT/SLEEP/LOOP indexes the ``dists``
-table (float64, shape (k, 3): ``[kind, p1, p2]``, times in nanoseconds), sampled at run time.
+table (float64, shape (k, DIST_WORDS): ``[kind, p1, p2]``, times in nanoseconds), sampled at run time.
 """
+
+CODE_WORDS = 4     # int64 words per instruction: op, a, b, c
+DIST_WORDS = 3     # words per distribution: kind, p1, p2
 
 # --- opcodes (operand meanings in the comment; unused operands are 0) --------------------------
 RET = 0            # return from a call; with no frame left: goexit
@@ -29,19 +32,22 @@ CALL = 15          # a=entry pc                   push the return pc and jump
 LOCK = 16          # a=mutex                      sync.Mutex.Lock
 UNLOCK = 17        # a=mutex                      sync.Mutex.Unlock
 
-# channels as Go has them (select / close / range); numbered apart from the block above
-CLOSE = 40         # a=chan                       close(c)
-RANGE = 41         # a=chan, b=pc after the loop   v, ok := <-c; !ok jumps to b (`for range c`)
-JMP = 42           # a=pc                         jump (end of a range body, of a select case)
-SELECT = 43        # a=cases, b=default body pc or -1, c=pc after   selectgo over the CASE rows
-CASE = 44          # a=CASE_* kind, b=chan or dist, c=body pc       one row per case after SELECT
-CASE_RECV, CASE_SEND, CASE_AFTER = 1, 2, 3   # runtime/layout.py's CASE_* (the same numbers)
+# channels as Go has them (select / close / range), bounded recursion and serve (issue 14): a
+# block numbered from OPS14 on, so that renumbering it is the one edit of OPS14 (the interpreter
+# tests ranges of it: CLOSE..CASE are the channel statements)
+OPS14 = 40
+CLOSE = OPS14 + 0  # a=chan                       close(c)
+RANGE = OPS14 + 1  # a=chan, b=pc after the loop   v, ok := <-c; !ok jumps to b (`for range c`)
+JMP = OPS14 + 2    # a=pc                         jump (end of a range body, of a select case)
+SELECT = OPS14 + 3  # a=cases, b=default body pc or -1, c=pc after   selectgo over the CASE rows
+CASE = OPS14 + 4   # a=CASE_* kind, b=chan or dist, c=body pc       one row per case after SELECT
+CASE_RECV, CASE_SEND, CASE_AFTER = 1, 2, 3   # the case kinds (runtime/layout.py re-exports them)
 # bounded recursion: a goroutine's depth is the levels of `go: F` inside F it may still start
-GO_SELF = 45       # a=entry, b=n, c=group+1      `go: F` inside F: only at depth > 0; child depth - 1
-GO_DEPTH = 46      # a=entry, b=n, c=group+1 + depth << 32   `go: {fn: F, depth: N}`
+GO_SELF = OPS14 + 5  # a=entry, b=n, c=group+1    `go: F` inside F: only at depth > 0; depth - 1
+GO_DEPTH = OPS14 + 6  # a=entry, b=n, c=group+1 + depth << 32   `go: {fn: F, depth: N}`
 # serve: open-loop arrivals on a listening connection, one goroutine per request
-SERVE_BEGIN = 47   # a=inter-arrival dist, b=count  push frames: requests left, next arrival
-SERVE_ACCEPT = 48  # a=handler entry, b=backlog, c=pc after   accept due arrivals, else netwait
+SERVE_BEGIN = OPS14 + 7  # a=inter-arrival dist, b=count  push frames: requests left, next arrival
+SERVE_ACCEPT = OPS14 + 8  # a=handler entry, b=backlog, c=pc after  accept due ones, else netwait
 
 NAMES = {
     RET: "RET", WORK: "WORK", GO: "GO", WAIT_CHILDREN: "WAIT_CHILDREN", WAIT_GROUP: "WAIT_GROUP",
@@ -59,6 +65,7 @@ D_EXP = 1          # mean p1
 D_UNIFORM = 2      # [p1, p2)
 D_NORMAL = 3       # mean p1, stddev p2, clipped at 0
 D_LOGNORMAL = 4    # median p1, sigma p2 (dimensionless)
+SIGMA_SCALE = 1e9  # the core holds only integers: a lognormal sigma is stored as sigma * 1e9
 
 DIST_NAMES = {D_CONST: "const", D_EXP: "exp", D_UNIFORM: "uniform", D_NORMAL: "normal",
               D_LOGNORMAL: "lognormal"}

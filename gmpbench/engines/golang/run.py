@@ -34,7 +34,7 @@ class GoRuns:
 def _bucket_of(lo: float, hi: float) -> int:
     """The gmpbench histogram bucket for one of Go's /sched/latencies buckets [lo, hi) s: the
     bucket holding its midpoint (its finite edge, for the open-ended first and last)."""
-    from ...runtime.stats import bucket_bounds
+    from ...runtime.histogram import bucket_bounds
     if math.isinf(lo):
         value = hi
     elif math.isinf(hi):

@@ -11,7 +11,7 @@ seeded from the workload's seed and the goroutine's id).
 """
 from __future__ import annotations
 
-from ...runtime.stats import MAX_BITS, NBUCKETS, SUB, SUB_BITS
+from ...runtime.histogram import MAX_BITS, NBUCKETS, SUB, SUB_BITS
 from ...workload import ops
 from ...workload.compiler import serve_values
 from ...workload.loader import STATEMENTS, check_case, parse_depth
