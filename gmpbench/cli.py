@@ -142,6 +142,9 @@ def _runner(args, groups, schedtrace, trace, prestarted):
 
 
 def cmd_run(args) -> int:
+    if args.cluster:                    # whole cases on the nodes of a cluster
+        from .bench.cluster_command import cmd_run_cluster
+        return cmd_run_cluster(args)
     import time
     started = time.monotonic()
     schedtrace = _schedtrace_seconds(args.schedtrace)
@@ -302,6 +305,9 @@ def _add_run(sub) -> None:
     p.add_argument("--trace", metavar="FILE.json", help="record an execution trace of one run "
                    "of one case (Chrome trace JSON, for Perfetto); no results file unless -o")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line, no summary")
+    p.add_argument("--cluster", metavar="ADDRESS|local:N", help="run whole cases on the nodes "
+                   "of a Dask cluster (scheduler ADDRESS), one case per node at a time; local:N "
+                   "starts N workers here (docs/cluster.md; pip install 'gmpbench[cluster]')")
     p.set_defaults(func=cmd_run)
 
 

@@ -49,6 +49,9 @@ SHIPPED = {
     "go/wakeup-parallel-syscall": {"iters": 20, "delay_us": 4},
     "go/matmult": {"leaf": "20ns"},
     "go/syscall-excess": {"calls": 80},
+    "stw-latency": {"batches": 4, "width": 10, "hog": "1ms"},       # issue 13
+    "setprocs": {"tasks": 100},
+    "locked-thread": {"rounds": 200},
 }
 
 # every statement of the grammar, each distribution, groups, mutexes, calls and loops
@@ -130,7 +133,10 @@ def test_shipped_workloads_create_the_same_goroutines_in_both_engines(go_toolcha
     for counter in same:
         assert run.counters.get(counter, 0) == port.counters.get(counter, 0), counter
     assert run.wall_time > 0 and run.cpu_time > 0 and run.threads_max >= procs + 1
-    assert sum(run.latency.values()) > 0            # /sched/latencies had samples
+    if port.counters["schedules"] >= 100:
+        # Go 1.19 times one transition in 8 per goroutine, and a syscall exit onto its P none:
+        # a tiny syscall-bound run may have no sample at all.
+        assert sum(run.latency.values()) > 0        # /sched/latencies had samples
 
 
 @pytest.mark.parametrize("procs", [1, 2])

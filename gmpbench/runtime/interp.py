@@ -29,7 +29,8 @@ from .layout import (
     WHY_YIELD,
 )
 from .lock import nanotime
-from .mem import Sarr, codex, core, distx, gx, i64, knob, pair, stkx
+from .layout import S_NPROCS, S_WORLDSEMA  # issue 13
+from .mem import Sarr, codex, core, distx, f64, gx, i64, knob, pair, stkx, void
 from .netpoll import netwait_finish, netwait_start
 from .policy import K_ASYNC_PREEMPT
 from .proc import newproc, stopping
@@ -37,6 +38,8 @@ from .sampling import sample
 from .selectgo import STEP_PARK, chan_resume, chan_step, resuming
 from .serve import SERVE_PARK, serve_accept, serve_begin
 from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
+from .lockosthread import lockOSThread, unlockOSThread
+from .stw import stop_the_world
 from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
 from .timers import timesleep
 from .work import spin
@@ -88,6 +91,8 @@ def may_block(S, mid, gp, op, a):
         parks = group_wait(S, mid, gp, a)
     elif op == ops.LOCK:
         parks = mutex_lock(S, mid, gp, a)
+    elif op == ops.WORLDSEMA:
+        parks = mutex_lock(S, mid, gp, S[S_WORLDSEMA])   # semacquire(&worldsema)
     else:
         return NOT_BLOCKING
     return MUST_PARK if parks else DONE
@@ -102,6 +107,18 @@ def go_operands(S, g, op, c):
     if op == ops.GO_DEPTH:
         return c & 0xFFFFFFFF, c >> 32
     return c, S[g + G_DEPTH] - 1
+
+
+@core(void(Sarr, i64, i64, i64, i64))
+def run_stw(S, mid, g, op, a):
+    """`stw: D` and `setprocs: N` (runtime.GOMAXPROCS), with worldsema held: stop the world,
+    hold it / procresize, start it, release worldsema.  GOMAXPROCS(n) with n the current
+    gomaxprocs changes nothing and stops nothing."""
+    if op == ops.STW:
+        stop_the_world(S, mid, sample(S, g, a), 0)
+    elif a != S[S_NPROCS]:
+        stop_the_world(S, mid, 0, a)
+    mutex_unlock(S, mid, S[S_WORLDSEMA])
 
 
 @core(i64(Sarr, i64, i64))
@@ -228,5 +245,14 @@ def run_g(S, mid, gp):
                 timesleep(S, mid, gp, ns)
                 S[g + G_PC] = pc
                 return WHY_PARK
+        elif op == ops.STW or op == ops.SETPROCS:
+            run_stw(S, mid, g, op, a)
+            pc += 1
+        elif op == ops.LOCKTHREAD:
+            lockOSThread(S, mid, gp)
+            pc += 1
+        elif op == ops.UNLOCKTHREAD:
+            unlockOSThread(S, mid, gp)
+            pc += 1
         else:
             raise RuntimeError("run_g: an opcode ops.py does not define")

@@ -105,6 +105,8 @@ G_PDRG = _G.word()         # atomic: its connection's pollDesc.rg: 0, PD_READY, 
 G_CONNFD = _G.word()       # owner: its connection's eventfd (0: none yet); the connection id is gp
 G_NETDUE = _G.word()       # owner: when the pending readiness is due (ns, nanotime)
 G_NETSTATE = _G.word()     # owner: 1 while a `netwait` waits for readiness
+# --- STW / procresize / locked Ms (issue 13) ---
+G_LOCKEDM = _G.word()      # the M this G is locked to (0 none); set and cleared by the G itself
 # --- select / close / serve (issue 14): G words ---
 G_DEPTH = _G.word()        # owner: bounded recursion: levels of `go: F` inside F it may still start
 # (new G words: append a marked block here)
@@ -140,6 +142,10 @@ M_WAITLOCKKIND = _M.word()  # owner: what park_m must unlock after parking (UNLO
 M_WAITLOCKOBJ = _M.word()  # owner: which object's lock
 M_STARTED = _M.word()      # atomic: the thread entered mstart (1) / left it (2)
 M_SCRATCH = _M.words(2)    # owner: an epoll_event (12 bytes) or eventfd counter for its syscalls
+# --- STW / procresize / locked Ms (issue 13) ---
+M_LOCKEDG = _M.word()      # owner: the G locked to this M (0 none); the G's side is G_LOCKEDM
+M_LOCKEDEXT = _M.word()    # owner: lockthread nesting count of that G (Go 1.10's m.lockedExt)
+M_EXITED = _M.word()       # owner: 1 once the M left mstart through mexit (a locked G exited)
 # (new M words: append a marked block here)
 M_PARK = _M.own_line()     # futex note: stopm sleeps here, startm wakes (own cache line)
 MSTRIDE = _M.end()
@@ -230,6 +236,15 @@ S_NETLOCK = _S.line()        # lock of the network emulator's heap -- the next w
 S_NETHEAPN = _S.word()
 S_NETEMUBUF = _S.word()      # the network emulator's write(2) buffer
 S_NETNOTE = _S.own_line()    # futex word (sequence): bumped when the earliest due readiness changes
+# --- STW / procresize / locked Ms (issue 13) ---
+S_GCWAITING = _S.own_line()  # atomic: a stop-the-world is in progress (sched.gcwaiting); set
+                             # and cleared under sched.lock, read by every schedule: own line
+S_STOPWAIT = _S.word()       # sched lock: Ps the stopper still waits for (sched.stopwait)
+S_NMFREED = _S.word()        # sched lock: Ms that exited (mexit); mcount() = S_MCOUNT - S_NMFREED
+S_MAXPROCS = _S.word()       # rows of allp/runq allocated: the run's largest gomaxprocs (read-only)
+S_WORLDSEMA = _S.word()      # the mutex row (H_MUTEXES) that stands for worldsema (read-only)
+S_GCENTRY = _S.word()        # entry pc + 1 of the gc: section's system G (0 none; read-only)
+S_STOPNOTE = _S.own_line()   # futex note: the stopper sleeps here until the last P stops
 # (new sched words: append a marked block here)
 
 # Header: base offsets of the tables (constant during a run), contiguous from H_ALLP to H_END.
@@ -253,6 +268,9 @@ H_NETHEAP = _S.word()        # the network emulator's heap: HEAP_WORDS (due, gp)
 H_MEVENTS = _S.word()        # EVENTS_WORDS per M: epoll_wait's event buffer
 H_MNETLAT = _S.word()        # histogram.NBUCKETS per M: readiness due -> G running latency
 H_MTRACE = _S.word()         # S_TRACE events of TRACE_WORDS per M with a buffer (trace.py)
+# --- STW / procresize / locked Ms (issue 13) ---
+H_STWLAT = _S.word()         # 2 * histogram.NBUCKETS: time-to-safepoint, then pause
+                             # (written by the worldsema holder)
 # --- select / close / serve (issue 14): header words ---
 H_SUDOGS = _S.word()         # the sudog table: H_SUDOGN rows of SGSTRIDE words per G
 H_SUDOGN = _S.word()         # rows per G: 1 + the most cases of any select of the program
@@ -350,7 +368,14 @@ EXTRA_COUNTERS = ("netpoll_blocking_calls", "cpu_ns", "netpoll_gs_nonblocking",
  ST_NETPOLL_GS_SYSMON, ST_NETWAITS, ST_NETWAIT_EARLY, ST_DIRECT_HANDOFFS,
  ST_EAGER_WAKEUPS) = range(
     len(COUNTERS), len(COUNTERS) + len(EXTRA_COUNTERS))
-STSTRIDE = 40
+# --- STW / procresize / locked Ms (issue 13) ---
+# counters of the later mechanisms (README, "Reading results"): in every port result
+LATER_COUNTERS = ("stw_pauses", "stw_preemptions", "procresizes", "lockedm_handoffs",
+                  "threads_exited")
+(ST_STW_PAUSES, ST_STW_PREEMPTIONS, ST_PROCRESIZES, ST_LOCKEDM_HANDOFFS,
+ ST_THREADS_EXITED) = range(len(COUNTERS) + len(EXTRA_COUNTERS),
+                            len(COUNTERS) + len(EXTRA_COUNTERS) + len(LATER_COUNTERS))
+STSTRIDE = 48
 # unnamed slots at the end of the row (not results): the M's trace events written and dropped
 ST_TRACE_N = STSTRIDE - 2
 ST_TRACE_DROPPED = STSTRIDE - 1
@@ -366,8 +391,8 @@ PD_READY = -1      # pollDesc.rg: readiness arrived and nobody consumed it
 PD_WAIT = -2       # pollDesc.rg: a G is about to park on it
 EVENTS_MAX = 128   # epoll events per netpoll call
 EVENTS_WORDS = EVENTS_MAX * 12 // 8  # epoll_event is 12 packed bytes
-assert len(COUNTERS) + len(EXTRA_COUNTERS) <= ST_TRACE_N, "mstats rows too short"
-
+assert len(COUNTERS) + len(EXTRA_COUNTERS) + len(LATER_COUNTERS) <= ST_TRACE_N, \
+    "mstats rows too short"
 
 
 # --- select / close / serve (issue 14) ----------------------------------------------------------
@@ -387,7 +412,8 @@ PANIC_MESSAGES = {PANIC_SEND_CLOSED: "send on closed channel",
                   PANIC_CLOSE_NIL: "close of nil channel"}
 
 SELECT_COUNTERS = ("selects", "select_parks", "requests_late", "requests_dropped")
-ST_SELECTS = len(COUNTERS) + len(EXTRA_COUNTERS)   # results' counters, after EXTRA_COUNTERS
+# results' counters, after LATER_COUNTERS (issue 13)
+ST_SELECTS = len(COUNTERS) + len(EXTRA_COUNTERS) + len(LATER_COUNTERS)
 ST_SELECT_PARKS = ST_SELECTS + 1
 ST_REQ_LATE = ST_SELECTS + 2
 ST_REQ_DROPPED = ST_SELECTS + 3

@@ -87,6 +87,7 @@ from .layout import (
     Pidle,
     Prunning,
 )
+from .layout import S_GCWAITING, S_NMFREED, S_STOPNOTE, S_STOPWAIT, Pgcstop  # issue 13
 from .lock import lock, noteclear, notewakeup, seqwake, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .osdeps import futex_wait, futex_wake
@@ -184,7 +185,7 @@ def checkdead(S):
     syscalls all keep an M out of the idle list while they are pending."""
     if S[S_MAINSTARTED] == 0 or stopping(S):
         return
-    run = S[S_MCOUNT] - S[S_NMIDLE] - S[S_NMIDLELOCKED] - S[S_NMSYS]
+    run = S[S_MCOUNT] - S[S_NMFREED] - S[S_NMIDLE] - S[S_NMIDLELOCKED] - S[S_NMSYS]
     if run > 0:
         return
     if run < 0:
@@ -253,7 +254,7 @@ def newm(S, pid, spinning):
         fatal(S, FATAL_MAXTHREADS, S[S_MAXMCOUNT])
         return 0
     S[S_MCOUNT] = mid
-    S[S_THREADS_MAX] = max(S[S_THREADS_MAX], mid)
+    S[S_THREADS_MAX] = max(S[S_THREADS_MAX], mid - S[S_NMFREED])   # mcount(): live Ms
     m = mx(S, mid)
     S[m + M_NEXTP] = pid
     S[m + M_SPINNING] = 1 if spinning else 0
@@ -313,7 +314,15 @@ def stopm(S, mid):
     lock(S, S_LOCK)
     mput(S, mid)
     unlock(S, S_LOCK)
-    while load(S, m + M_PARK) == 0:     # notesleep, which also wakes for the end of the run
+    mpark(S, mid)
+
+
+@core(void(Sarr, i64))
+def mpark(S, mid):
+    """notesleep(&m.park) -- which also wakes for the end of the run -- then take the P the
+    waker left in m.nextp (none when the run is stopping)."""
+    m = mx(S, mid)
+    while load(S, m + M_PARK) == 0:
         if stopping(S):
             return
         futex_wait(S, m + M_PARK, 0, -1)
@@ -388,6 +397,10 @@ def handoffp(S, mid, pid):
             startm(S, mid, pid, True)
             return
     lock(S, S_LOCK)
+    if load(S, S_GCWAITING) != 0:
+        gcstop_p(S, pid)                # a stop-the-world waits for this P
+        unlock(S, S_LOCK)
+        return
     if S[S_RUNQSIZE] != 0:
         unlock(S, S_LOCK)
         startm(S, mid, pid, False)
@@ -544,3 +557,18 @@ def injectglist(S, mid, glist):
     while n > 0 and load(S, S_NPIDLE) != 0:
         startm(S, mid, 0, False)
         n -= 1
+
+
+# --- STW / procresize / locked Ms (issue 13) ---------------------------------------------------
+
+@core(void(Sarr, i64))
+def gcstop_p(S, pid):
+    """A P stops for a stop-the-world: _Pgcstop, one fewer to wait for, and the last one wakes
+    the stopper (stopTheWorldWithSema's notetsleep on stopnote).  sched.lock must be held: the
+    stopper set stopwait under it and reads it under it."""
+    store(S, px(S, pid) + P_STATUS, Pgcstop)
+    S[S_STOPWAIT] -= 1
+    if S[S_STOPWAIT] == 0:
+        notewakeup(S, S_STOPNOTE)
+    elif S[S_STOPWAIT] < 0:
+        raise RuntimeError("stopTheWorld: negative stopwait")

@@ -8,12 +8,13 @@ import time
 
 import numpy as np
 
-from ..workload.ops import D_LOGNORMAL, SELECT, SIGMA_SCALE
+from ..workload.ops import D_LOGNORMAL, SELECT, SETPROCS, SIGMA_SCALE
 from . import layout as L
 from . import work
 from .osdeps import CLOCK_MONOTONIC
 from .policy import NKNOBS
 from .histogram import NBUCKETS
+from ..workload.loader import GC_FUNCTION
 
 ALIGN = 64            # bytes: every region starts on a cache line
 
@@ -68,12 +69,13 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     caps = np.asarray(program.chan_caps, dtype=np.int64)
     code = np.asarray(program.code, dtype=np.int64).reshape(-1, L.CODE_WORDS)
     dists = _dist_rows(program.dists)
+    maxprocs = max_procs(code, procs)
     cop = coprimes(procs)
     depth = max(1, int(program.max_depth))
     sgn = sudogs_per_g(code)
     sizes = [
-        (L.H_ALLP, (procs + 1) * L.PSTRIDE),
-        (L.H_RUNQ, (procs + 1) * L.RUNQ_MAX),
+        (L.H_ALLP, (maxprocs + 1) * L.PSTRIDE),
+        (L.H_RUNQ, (maxprocs + 1) * L.RUNQ_MAX),
         (L.H_ALLM, (maxm + 1) * L.MSTRIDE),
         (L.H_ALLG, (max_gs + 1) * L.GSTRIDE),
         (L.H_GSTK, (max_gs + 1) * depth),
@@ -85,12 +87,13 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_DISTS, dists.size),
         (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
-        (L.H_COPRIMES, len(cop)),
+        (L.H_COPRIMES, maxprocs + 1),      # room for any gomaxprocs of the run (procresize)
         (L.H_TIMERS, L.HEAP_WORDS * (max_gs + 1) * (sgn - 1)),  # a sleep, or a select's afters
         (L.H_NETHEAP, L.HEAP_WORDS * (max_gs + 1)),
         (L.H_MEVENTS, (maxm + 1) * L.EVENTS_WORDS),
         (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
         (L.H_MTRACE, trace_rows * trace_max * L.TRACE_WORDS),
+        (L.H_STWLAT, 2 * NBUCKETS),      # issue 13: time-to-safepoint, pause
         (L.H_SUDOGS, (max_gs + 1) * sgn * L.SGSTRIDE),
         (L.H_MREQLAT, (maxm + 1) * NBUCKETS),
     ]
@@ -118,6 +121,10 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         c[L.C_CAP] = cap
         c[L.C_BUFOFF] = offs[i]
     S[L.S_NPROCS] = procs
+    S[L.S_MAXPROCS] = maxprocs
+    S[L.S_WORLDSEMA] = len(program.mutex_names)     # the spare mutex row: worldsema
+    if GC_FUNCTION in program.func_names:
+        S[L.S_GCENTRY] = int(program.func_entry[program.func_names.index(GC_FUNCTION)]) + 1
     S[L.S_MAXMCOUNT] = max_threads
     S[L.S_MAXG] = max_gs
     S[L.S_NS_PER_TSC_Q20] = max(1, round((1 << 40) / tsc_per_ns_q20()))
@@ -145,6 +152,11 @@ def sudogs_per_g(code: np.ndarray) -> int:
     select of the program (at least one, for a plain send/recv)."""
     selects = code[code[:, 0] == SELECT, 1]
     return 1 + max(1, int(selects.max()) if selects.size else 1)
+
+
+def max_procs(code: np.ndarray, procs: int) -> int:
+    """The most Ps the run can have: procs, or a larger `setprocs: N` of the program."""
+    return max([procs, *code[code[:, 0] == SETPROCS, 1].tolist()])
 
 
 def steps_per_ns(S: np.ndarray) -> float:

@@ -64,6 +64,8 @@ class RunResult:
     trace_dropped: int = 0               # events lost to full buffers
     steps_per_ns: float = 0.0            # `work`'s rate: xorshift64 steps per ns of `work: D`
     request_latency: np.ndarray | None = None   # serve: scheduled arrival -> handler's end, ns
+    safepoint_latency: np.ndarray | None = None   # histogram: stop requested -> every P stopped, ns
+    stw_pause: np.ndarray | None = None           # histogram: world stopped -> started again, ns
 
 
 def _core():
@@ -194,8 +196,9 @@ class _Run:
         counters = {name: int(st[i]) for i, name in enumerate(L.COUNTERS)}
         counters["threads_max"] = int(S[L.S_THREADS_MAX])
         counters["requests"] = int(rows(S, L.H_MREQLAT, NBUCKETS, nm).sum())   # serve
-        for i, name in enumerate(L.EXTRA_COUNTERS + L.SELECT_COUNTERS):
-            counters[name] = int(st[len(L.COUNTERS) + i])
+        for i, name in enumerate(L.EXTRA_COUNTERS + L.LATER_COUNTERS + L.SELECT_COUNTERS):
+            counters[name] = int(st[len(L.COUNTERS) + i])    # the row's order (layout.py)
+        stw = table(S, L.H_STWLAT, NBUCKETS, 0), table(S, L.H_STWLAT, NBUCKETS, 1)
         trace, dropped = collect(S) if S[L.S_TRACE] else (None, 0)
         return RunResult(
             wall_time=int(ticks_to_ns_py(S, S[L.S_ENDTICK] - S[L.S_STARTTICK])) / 1e9,
@@ -210,6 +213,8 @@ class _Run:
             trace=trace,
             trace_dropped=dropped,
             steps_per_ns=steps_per_ns(S),
+            safepoint_latency=stw[0].copy(),
+            stw_pause=stw[1].copy(),
         )
 
     def _error(self, code, timeout_dump) -> RunError:
@@ -303,7 +308,8 @@ def schedtrace_line(S, elapsed: float) -> str:
         p = table(S, L.H_ALLP, L.PSTRIDE, pid)
         runqs.append(str(max(int(p[L.P_RUNQTAIL] - p[L.P_RUNQHEAD]), 0)))   # Go: tail - head
     return (f"SCHED {int(elapsed * 1000)}ms: gomaxprocs={nprocs} idleprocs={int(S[L.S_NPIDLE])} "
-            f"threads={int(S[L.S_MCOUNT])} spinningthreads={int(S[L.S_NMSPINNING])} "
+            f"threads={int(S[L.S_MCOUNT] - S[L.S_NMFREED])} "
+            f"spinningthreads={int(S[L.S_NMSPINNING])} "
             f"idlethreads={int(S[L.S_NMIDLE])} runqueue={int(S[L.S_RUNQSIZE])} "
             f"[{' '.join(runqs)}]")
 
@@ -312,7 +318,8 @@ def scheduler_dump(S, program) -> str:
     """schedtrace's detailed form (scheddetail=1) followed by the goroutine dump."""
     goid = lambda gp: int(table(S, L.H_ALLG, L.GSTRIDE, gp)[L.G_GOID]) if gp else 0
     out = [schedtrace_line(S, 0.0)]
-    pstat = {L.Pidle: "idle", L.Prunning: "running", L.Psyscall: "syscall"}
+    pstat = {L.Pidle: "idle", L.Prunning: "running", L.Psyscall: "syscall", L.Pgcstop: "gcstop",
+             L.Pdead: "dead"}
     for pid in range(1, int(S[L.S_NPROCS]) + 1):
         p = table(S, L.H_ALLP, L.PSTRIDE, pid)
         out.append(f"  P{pid - 1}: status={pstat.get(int(p[L.P_STATUS]), p[L.P_STATUS])} "

@@ -41,6 +41,10 @@ EV_SYSCALL_EXIT_FAST = 4  # gp runs on at once; P: the one it got back
 EV_SYSCALL_EXIT_SLOW = 5  # exitsyscall0; P: the idle P it took, or 0 (gp was queued)
 EV_STEAL = 6              # arg: victim P | Gs taken << STEAL_SHIFT; P: the thief
 EV_NETPOLL = 7            # arg: Gs the poll made ready
+# --- STW / procresize (issue 13) ---
+EV_STW_STOP = 8           # the stopper asks the world to stop; arg: gomaxprocs
+EV_STW_STOPPED = 9        # every P is stopped
+EV_STW_START = 10         # the world runs again; arg: gomaxprocs after (procresize)
 KIND_BITS = 8
 WHY_BITS = 4
 STEAL_SHIFT = 16

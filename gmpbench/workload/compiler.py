@@ -10,9 +10,10 @@ import numpy as np
 
 from . import ops
 from .durations import format_dist
-from .loader import check_case, parse_depth
+from .loader import GC_FUNCTION, check_case, parse_depth, parse_gomaxprocs
 from .program import Program
 from .schema import (
+    Function,
     Stmt,
     Workload,
     in_file,
@@ -29,6 +30,7 @@ DEFAULT_BACKLOG = 4096   # Linux's somaxconn: arrivals waiting beyond it are dro
 # statements that compile to one instruction whose operand a indexes a names table
 _NAMED_OPS = {"send": ops.SEND, "recv": ops.RECV, "lock": ops.LOCK, "unlock": ops.UNLOCK}
 _DURATION_OPS = {"work": ops.WORK, "netwait": ops.NETWAIT, "sleep": ops.SLEEP}
+GC_FOREVER_NS = float(1 << 62)     # the gc: goroutine's loop: until the run ends
 
 
 def compile_case(wl: Workload, params: dict) -> Program:
@@ -96,6 +98,10 @@ class _Compiler:
             entries[func.name] = len(self.code)
             self.block(func.body)
             self.emit(ops.RET, line=func.line, text="return")
+        if self.wl.gc is not None:
+            self.func_id = len(functions)
+            entries[GC_FUNCTION] = len(self.code)
+            functions = [*functions, self.gc_function()]
         for pc, name in self.fixups:
             self.code[pc][1] = entries[name]
         return Program(
@@ -199,6 +205,41 @@ class _Compiler:
         self.block(stmt.body)
         self.emit(ops.NEXT, top + 1, line=stmt.line, text=f"end repeat: {n}")
         self.code[top][2] = len(self.code)
+
+    # --- STW / procresize / locked Ms (issue 13) ---
+
+    def op_stw(self, stmt: Stmt) -> None:
+        index, shown = self.dist(stmt.dur)
+        self.emit(ops.WORLDSEMA, line=stmt.line, text="stw: semacquire(&worldsema)")
+        self.emit(ops.STW, index, line=stmt.line, text=f"stw: {shown}")
+
+    def op_setprocs(self, stmt: Stmt) -> None:
+        n = stmt.count.get(self.params, parse_gomaxprocs)
+        self.emit(ops.WORLDSEMA, line=stmt.line, text="setprocs: semacquire(&worldsema)")
+        self.emit(ops.SETPROCS, n, line=stmt.line, text=f"setprocs: {n}")
+
+    def op_lockthread(self, stmt: Stmt) -> None:
+        op = ops.LOCKTHREAD if stmt.kind == "lockthread" else ops.UNLOCKTHREAD
+        self.emit(op, line=stmt.line, text=stmt.kind)
+
+    op_unlockthread = op_lockthread
+
+    def gc_function(self) -> Function:
+        """The gc: section's system goroutine, started beside main by the runtime (as Go's
+        forcegchelper is): until the run ends, sleep `every`, then stop the world for `pause`."""
+        gc = self.wl.gc
+        forever = self.dists.setdefault((float(ops.D_CONST), GC_FOREVER_NS, 0.0), len(self.dists))
+        every, every_text = self.dist(gc.every)
+        pause, pause_text = self.dist(gc.pause)
+        line = gc.line
+        top = self.emit(ops.LOOP, forever, line=line, text="gc: loop")
+        self.emit(ops.SLEEP, every, line=line, text=f"gc: sleep {every_text}")
+        self.emit(ops.WORLDSEMA, line=line, text="gc: semacquire(&worldsema)")
+        self.emit(ops.STW, pause, line=line, text=f"gc: stw {pause_text}")
+        self.emit(ops.ENDLOOP, top, line=line, text="gc: end loop")
+        self.code[top][2] = len(self.code)
+        self.emit(ops.RET, line=line, text="return")
+        return Function(GC_FUNCTION, line, "gc", [])
 
     def op_loop(self, stmt: Stmt) -> None:
         index, shown = self.dist(stmt.dur)

@@ -34,7 +34,7 @@ class _Operands:
 
     def render(self, op: int, a: int, b: int, c: int) -> str:
         p = self.program
-        if op in (ops.WORK, ops.NETWAIT, ops.SLEEP):
+        if op in (ops.WORK, ops.NETWAIT, ops.SLEEP, ops.STW):
             return self.dist(a)
         if op in (ops.SEND, ops.RECV):
             return _pick(p.chan_names, a)
@@ -68,7 +68,9 @@ class _Operands:
         if op == ops.CASE:
             what = self.dist(b) if a == ops.CASE_AFTER else _pick(p.chan_names, b)
             return f"{ {ops.CASE_RECV: 'recv', ops.CASE_SEND: 'send'}.get(a, 'after')} {what} ->{c}"
-        return ""      # RET, WAIT_CHILDREN, YIELD
+        if op == ops.SETPROCS:
+            return str(a)
+        return ""      # RET, WAIT_CHILDREN, YIELD, WORLDSEMA, LOCKTHREAD, UNLOCKTHREAD
 
 
 def disasm(program: Program) -> list[str]:

@@ -21,6 +21,7 @@ from .ops import D_CONST
 from .schema import (
     Dur,
     Function,
+    GcSection,
     Name,
     Scalar,
     Stmt,
@@ -48,6 +49,13 @@ SELECT_DEFAULT = "default"
 STATEMENTS = ("work", "go", "wait", "send", "recv", "yield", "syscall", "netwait", "sleep",
               "repeat", "loop", "call", "lock", "unlock") + CHAN_STATEMENTS
 BLOCK_STATEMENTS = ("repeat", "loop", "range")     # the ones that take `do:`
+# --- STW / procresize / locked Ms (issue 13) ---
+TOP_KEYS += ("gc",)
+STATEMENTS += ("stw", "setprocs", "lockthread", "unlockthread")
+BARE_STATEMENTS = ("yield", "lockthread", "unlockthread")   # written as a bare word
+GC_KEYS = ("every", "pause")
+MAX_GOMAXPROCS = 256       # Go 1.9's _MaxGomaxprocs: the range of `setprocs:`
+GC_FUNCTION = "runtime.gc"  # the gc: section's system goroutine (not a name a file can use)
 SYSCALL_KEYS = ("dur", "block")
 
 # which declared namespace a statement's target (and go's group) refers to
@@ -286,8 +294,10 @@ class _Builder:
             functions=self.optional(top, "functions", self.functions, {}),
             ops_scalar=ops,
         )
+        wl.gc = self.optional(top, "gc", self.gc, None)
         _check_names(wl)
         wl.func_order = _call_order(wl)
+        _check_thread_locks(wl)
         return wl
 
     def optional(self, top: dict, key: str, parse, default):
@@ -414,8 +424,8 @@ class _Builder:
 
     def bare_statement(self, node, field: str) -> Stmt:
         word = self.value(node, field)
-        if word == "yield":
-            return Stmt("yield", _line(node), field)
+        if word in BARE_STATEMENTS:
+            return Stmt(word, _line(node), field)
         if word in STATEMENTS:
             _fail(node, field, f"'{word}' needs a value, e.g. {{{word}: ...}}")
         _fail(node, field, f"unknown statement {word!r}{_suggest(word, STATEMENTS)}")
@@ -514,8 +524,27 @@ class _Builder:
 
     def stmt_yield(self, node, field):
         if not (isinstance(node, ScalarNode) and self.value(node, field) is None):
-            _fail(node, field, "yield takes no value (write '- yield')")
+            kind = field.rsplit(".", 1)[-1]
+            _fail(node, field, f"{kind} takes no value (write '- {kind}')")
         return {}
+
+    stmt_lockthread = stmt_unlockthread = stmt_yield
+
+    def stmt_stw(self, node, field):
+        return {"dur": self.duration(node, field)}
+
+    def stmt_setprocs(self, node, field):
+        return {"count": self.scalar(node, field, parse_gomaxprocs)}
+
+    def gc(self, node, field: str) -> GcSection:
+        """The top-level ``gc: {every: D, pause: D}``: periodic stop-the-world pauses."""
+        entries = self.mapping(node, field, "a mapping {every: D, pause: D}")
+        self.check_keys(entries, field, GC_KEYS)
+        for key in GC_KEYS:
+            if key not in entries:
+                _fail(node, _join(field, key), f"gc needs {key}: a duration")
+        return GcSection(*(self.duration(entries[key][1], _join(field, key)) for key in GC_KEYS),
+                         line=_line(node))
 
     def stmt_go(self, node, field):
         if not isinstance(node, MappingNode):
@@ -545,6 +574,14 @@ class _Builder:
         if "block" in entries:
             parts["block"] = self.scalar(entries["block"][1], _join(field, "block"), parse_bool)
         return parts
+
+
+def parse_gomaxprocs(value) -> int:
+    """`setprocs: N`: 1 <= N <= MAX_GOMAXPROCS."""
+    number = parse_count(value)
+    if not 1 <= number <= MAX_GOMAXPROCS:
+        raise ValueError(f"GOMAXPROCS must be in 1..{MAX_GOMAXPROCS}, got {number}")
+    return number
 
 
 def _workload_name(value) -> str:
@@ -653,6 +690,44 @@ def _cycle_error(wl: Workload, cycle: list[str], edges) -> None:
     first = wl.functions[cycle[0]]
     raise WorkloadError(None, edges[cycle[0]][cycle[1]], first.field,
                         "go/call cycle: " + " -> ".join(cycle))
+
+
+def _check_thread_locks(wl: Workload) -> None:
+    """`unlockthread` must follow a `lockthread` of the same goroutine: main and every function
+    a `go:` starts begin unlocked; a `call:` goes on with the caller's count.  A repeat/loop
+    body may not unlock more than it locks (a later iteration would unlock nothing)."""
+    summaries: dict[str, tuple[int, int, Stmt | None]] = {}
+    for name in wl.func_order:          # callees first
+        summaries[name] = _lock_summary(wl.functions[name].body, summaries)
+    started = {s.target.value for f in wl.all_functions() for s in walk(f.body) if s.kind == "go"}
+    for name, (need, _, culprit) in [("main", _lock_summary(wl.main.body, summaries)),
+                                     *((n, summaries[n]) for n in wl.functions if n in started)]:
+        if need > 0:
+            raise WorkloadError(None, culprit.line, culprit.field,
+                                "unlockthread without a lockthread before it in this goroutine "
+                                "(runtime.UnlockOSThread of an unlocked thread)")
+
+
+def _lock_summary(body: list[Stmt], summaries: dict) -> tuple[int, int, Stmt | None]:
+    """(locks the body needs held on entry, its net change -- a lower bound in loops --, the
+    statement where it first unlocks more than it locked)."""
+    held, need, culprit = 0, 0, None
+    for stmt in body:
+        if stmt.kind in BLOCK_STATEMENTS:
+            inner_need, net, _ = _lock_summary(stmt.body, summaries)
+            if net < 0:
+                raise WorkloadError(None, stmt.line, stmt.field, f"this {stmt.kind} body "
+                                    "unlocks the thread more often than it locks it")
+            step_need, step = inner_need, 0
+        elif stmt.kind == "call":
+            step_need, step, _ = summaries[stmt.target.value]
+        else:
+            step = {"lockthread": 1, "unlockthread": -1}.get(stmt.kind, 0)
+            step_need = 1 if step < 0 else 0
+        if step_need - held > need:
+            need, culprit = step_need - held, stmt
+        held += step
+    return need, held, culprit
 
 
 # --- cases -------------------------------------------------------------------------------------

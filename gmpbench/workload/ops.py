@@ -31,11 +31,17 @@ ENDLOOP = 14       # a=pc of the LOOP              jump back to the LOOP test
 CALL = 15          # a=entry pc                   push the return pc and jump
 LOCK = 16          # a=mutex                      sync.Mutex.Lock
 UNLOCK = 17        # a=mutex                      sync.Mutex.Unlock
+# --- STW / procresize / locked Ms (issue 13); numbered apart so other new ops do not collide ---
+WORLDSEMA = 40     #                              acquire worldsema (may park): before STW/SETPROCS
+STW = 41           # a=dist                       stop the world, hold it the duration, start it
+SETPROCS = 42      # a=n                          runtime.GOMAXPROCS(n): stop, procresize, start
+LOCKTHREAD = 43    #                              runtime.LockOSThread()
+UNLOCKTHREAD = 44  #                              runtime.UnlockOSThread()
 
 # channels as Go has them (select / close / range), bounded recursion and serve (issue 14): a
 # block numbered from OPS14 on, so that renumbering it is the one edit of OPS14 (the interpreter
 # tests ranges of it: CLOSE..CASE are the channel statements)
-OPS14 = 40
+OPS14 = UNLOCKTHREAD + 1  # after issue 13's block (40..44)
 CLOSE = OPS14 + 0  # a=chan                       close(c)
 RANGE = OPS14 + 1  # a=chan, b=pc after the loop   v, ok := <-c; !ok jumps to b (`for range c`)
 JMP = OPS14 + 2    # a=pc                         jump (end of a range body, of a select case)
@@ -54,6 +60,8 @@ NAMES = {
     SEND: "SEND", RECV: "RECV", YIELD: "YIELD", SYSCALL: "SYSCALL", NETWAIT: "NETWAIT",
     SLEEP: "SLEEP", REPEAT: "REPEAT", NEXT: "NEXT", LOOP: "LOOP", ENDLOOP: "ENDLOOP",
     CALL: "CALL", LOCK: "LOCK", UNLOCK: "UNLOCK",
+    WORLDSEMA: "WORLDSEMA", STW: "STW", SETPROCS: "SETPROCS", LOCKTHREAD: "LOCKTHREAD",
+    UNLOCKTHREAD: "UNLOCKTHREAD",
     CLOSE: "CLOSE", RANGE: "RANGE", JMP: "JMP", SELECT: "SELECT", CASE: "CASE",
     GO_SELF: "GO_SELF", GO_DEPTH: "GO_DEPTH", SERVE_BEGIN: "SERVE_BEGIN",
     SERVE_ACCEPT: "SERVE_ACCEPT",

@@ -314,6 +314,15 @@ class Function:
 
 
 @dataclass
+class GcSection:
+    """The top-level ``gc:``: a stop-the-world of ``pause`` every ``every`` (issue 13)."""
+
+    every: Dur
+    pause: Dur
+    line: int
+
+
+@dataclass
 class Workload:
     """A loaded and validated workload file; compile one case of it with ``compile_case``."""
 
@@ -334,6 +343,7 @@ class Workload:
     functions: dict[str, Function]  # in file order
     func_order: list[str] = field(default_factory=list)  # callees before callers (acyclic)
     ops_scalar: Scalar | None = None
+    gc: GcSection | None = None    # periodic stop-the-world pauses (a GC stand-in)
 
     def ops_value(self, params) -> int | None:
         """``ops`` with params substituted (an int >= 1), or None when the file has none."""

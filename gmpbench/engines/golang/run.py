@@ -53,8 +53,8 @@ def figures(obj: dict) -> RunFigures:
         latency[bucket] = latency.get(bucket, 0) + int(count)
     return RunFigures(obj["wall_ns"] / 1e9, obj["cpu_ns"] / 1e9, int(obj["threads"]),
                       {k: int(v) for k, v in obj["counters"].items()}, latency,
-                      {int(b): int(n) for b, n in (obj.get("netpoll_latency") or {}).items()},
-                      {int(b): int(n) for b, n in (obj.get("request_latency") or {}).items()})
+                      **{name: {int(b): int(n) for b, n in (obj.get(name) or {}).items()}
+                         for name in RunFigures.HISTOGRAMS})
 
 
 def command(binary, procs: int, values: int, warmups: int, steps_per_ns: float,

@@ -47,23 +47,29 @@ var (
 	// atomic: counters summed from the Gs as they exit (see (*G).flush)
 	created, syscalls, netwaits int64
 	netLat                      [histBuckets]int64 // atomic: readiness due -> G running, ns
+
+	// issue 13: stop-the-world and GOMAXPROCS (see stw, gc, setprocs)
+	runProcs              int                // -procs: every run starts with it
+	stwCalls, procresizes int64              // atomic
+	stwLat                [histBuckets]int64 // atomic: ReadMemStats call, ns
+	usesSTW               bool               // the workload stops the world
 )
 
 const goidBatch = 16
 
 // G is a goroutine's context: what the port keeps in its G row.
 type G struct {
-	rng               uint64          // xorshift64* state for sampled durations
-	gen               int32           // the run this G belongs to
-	parent            *G              // whose `children` this G is counted in (nil for main)
-	group             *sync.WaitGroup // the named group it is counted in, if any
-	children          sync.WaitGroup  // `wait: children`
-	conn              *netConn        // its connection, opened by the first netwait
-	goids, goidsEnd   int64           // this G's batch of goids for the Gs it starts
+	rng                            uint64          // xorshift64* state for sampled durations
+	gen                            int32           // the run this G belongs to
+	parent                         *G              // whose `children` this G is counted in (nil for main)
+	group                          *sync.WaitGroup // the named group it is counted in, if any
+	children                       sync.WaitGroup  // `wait: children`
+	conn                           *netConn        // its connection, opened by the first netwait
+	goids, goidsEnd                int64           // this G's batch of goids for the Gs it starts
 	nCreated, nSyscalls, nNetwaits int64
-	ts                syscall.Timespec
-	depth             int64 // bounded recursion: levels of `go: F` inside F it may still start
-	arrival           int64 // serve: the scheduled arrival of the request this handler serves
+	ts                             syscall.Timespec
+	depth                          int64 // bounded recursion: levels of `go: F` inside F it may still start
+	arrival                        int64 // serve: the scheduled arrival of the request this handler serves
 }
 
 func splitmix(x uint64) uint64 {
@@ -174,9 +180,9 @@ func clip(v float64) int64 {
 	return int64(v)
 }
 
-func (g *G) exp(mean float64) int64          { return clip(-mean * math.Log(g.rand01())) }
-func (g *G) uniform(lo, hi float64) int64    { return clip(lo + (hi-lo)*g.rand01()) }
-func (g *G) normal(mean, sd float64) int64   { return clip(mean + sd*g.stdNormal()) }
+func (g *G) exp(mean float64) int64           { return clip(-mean * math.Log(g.rand01())) }
+func (g *G) uniform(lo, hi float64) int64     { return clip(lo + (hi-lo)*g.rand01()) }
+func (g *G) normal(mean, sd float64) int64    { return clip(mean + sd*g.stdNormal()) }
 func (g *G) lognormal(med, sig float64) int64 { return clip(med * math.Exp(sig*g.stdNormal())) }
 
 // ---- statements ---------------------------------------------------------------------------------
@@ -222,9 +228,9 @@ type netConn struct {
 }
 
 var (
-	ctrlFd    int   // this end of the control socket: new connections' client ends go there
-	nextConn  int32 // atomic: connection ids
-	emulator  *exec.Cmd
+	ctrlFd   int   // this end of the control socket: new connections' client ends go there
+	nextConn int32 // atomic: connection ids
+	emulator *exec.Cmd
 )
 
 // netwait is `netwait: D`: ask the emulator for readiness at now+D, then read (the G parks on
@@ -406,14 +412,15 @@ func snap() snapshot {
 }
 
 type runFigures struct {
-	Warmup         bool             `json:"warmup"`
-	WallNs         int64            `json:"wall_ns"`
-	CPUNs          int64            `json:"cpu_ns"`
-	Threads        int              `json:"threads"`
-	Counters       map[string]int64 `json:"counters"`
-	Latency        [][3]float64     `json:"sched_latency_buckets"` // [lo s, hi s, count]
-	NetpollLatency map[string]int64 `json:"netpoll_latency"`
-	RequestLatency map[string]int64 `json:"request_latency"`
+	Warmup           bool             `json:"warmup"`
+	WallNs           int64            `json:"wall_ns"`
+	CPUNs            int64            `json:"cpu_ns"`
+	Threads          int              `json:"threads"`
+	Counters         map[string]int64 `json:"counters"`
+	Latency          [][3]float64     `json:"sched_latency_buckets"` // [lo s, hi s, count]
+	NetpollLatency   map[string]int64 `json:"netpoll_latency"`
+	RequestLatency   map[string]int64 `json:"request_latency"`
+	SafepointLatency map[string]int64 `json:"safepoint_latency,omitempty"`
 }
 
 func threadCount() int {
@@ -424,7 +431,41 @@ func threadCount() int {
 	return len(ents)
 }
 
+// ---- stop-the-world, GOMAXPROCS (issue 13) -------------------------------------------------------
+
+// stw is `stw: D`. Go has no public call that stops the world for a given time; ReadMemStats
+// is the nearest: stopTheWorld("read mem stats"), a few µs of reading, startTheWorld. Its
+// duration is recorded as the time to safepoint (an upper bound: it includes that short pause
+// and the start); D is not held.
+func (g *G) stw(ns int64) {
+	var ms runtime.MemStats
+	t0 := nanotime()
+	runtime.ReadMemStats(&ms)
+	histAdd(&stwLat, nanotime()-t0)
+	atomic.AddInt64(&stwCalls, 1)
+}
+
+// setprocs is `setprocs: N`: runtime.GOMAXPROCS(N), a stop-the-world and resize when N
+// differs; the call's duration goes with stw's (time to safepoint, with the resize and start).
+func (g *G) setprocs(n int) {
+	if runtime.GOMAXPROCS(0) == n {
+		return
+	}
+	t0 := nanotime()
+	runtime.GOMAXPROCS(n)
+	histAdd(&stwLat, nanotime()-t0)
+	atomic.AddInt64(&stwCalls, 1)
+	atomic.AddInt64(&procresizes, 1)
+}
+
+// stwFigures adds the run's stop-the-world counter and time-to-safepoint histogram.
+func stwFigures(fig *runFigures) {
+	fig.SafepointLatency = sparse(&stwLat)
+	fig.Counters["stw_pauses"] = atomic.SwapInt64(&stwCalls, 0)
+}
+
 func runOnce(warmup bool) runFigures {
+	runtime.GOMAXPROCS(runProcs) // a setprocs: of the previous run must not carry over
 	created, syscalls, netwaits = 0, 0, 0
 	nextGoid = 1 // main is goid 1
 	newRun()
@@ -453,6 +494,10 @@ func runOnce(warmup bool) runFigures {
 		fig.Counters["requests_late"] = atomic.SwapInt64(&reqLate, 0)
 		fig.Counters["requests_dropped"] = atomic.SwapInt64(&reqDropped, 0)
 	}
+	if usesSTW {
+		stwFigures(&fig)
+	}
+	fig.Counters["procresizes"] = atomic.SwapInt64(&procresizes, 0)
 	for i, n := range after.lat {
 		if d := n - before.lat[i]; d != 0 {
 			fig.Latency = append(fig.Latency, [3]float64{after.edges[i], after.edges[i+1], float64(d)})
@@ -476,6 +521,8 @@ func main() {
 	if stepsPerNs <= 0 {
 		fatalf("-steps-per-ns is required")
 	}
+	runProcs = *procs
+	usesSTW = workloadUsesSTW
 	runtime.GOMAXPROCS(*procs)
 	if usesNetwait || usesServe {
 		startEmulator()

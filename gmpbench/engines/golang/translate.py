@@ -14,7 +14,7 @@ from __future__ import annotations
 from ...runtime.histogram import MAX_BITS, NBUCKETS, SUB, SUB_BITS
 from ...workload import ops
 from ...workload.compiler import serve_values
-from ...workload.loader import STATEMENTS, check_case, parse_depth
+from ...workload.loader import STATEMENTS, check_case, parse_depth, parse_gomaxprocs
 from ...workload.schema import (
     NIL_CAPACITY,
     Stmt,
@@ -46,6 +46,7 @@ const (
 \tworkloadSeed = {seed}
 \tusesNetwait  = {uses_netwait}
 \tusesServe    = {uses_serve}
+\tworkloadUsesSTW = {uses_stw} // stw: or gc: (support.go, stwFigures)
 \thistSubBits  = {sub_bits} // gmpbench.runtime.stats's histogram buckets
 \thistSub      = {sub}
 \thistMaxBits  = {max_bits}
@@ -86,6 +87,7 @@ class _Translator:
         self.depth = 1                  # indentation, in tabs
         self.uses_netwait = False
         self.uses_serve = False
+        self.uses_stw = False
 
     def source(self) -> str:
         body = self.functions()
@@ -93,6 +95,7 @@ class _Translator:
         head = HEADER.format(source=self.wl.source, name=self.wl.name, params=shown,
                              seed=self.wl.seed, uses_netwait=str(self.uses_netwait).lower(),
                              uses_serve=str(self.uses_serve).lower(),
+                             uses_stw=str(self.uses_stw or self.wl.gc is not None).lower(),
                              sub_bits=SUB_BITS, sub=SUB, max_bits=MAX_BITS, nbuckets=NBUCKETS)
         return "\n".join([head, *self.globals(), "", *body]) + "\n"
 
@@ -107,7 +110,7 @@ class _Translator:
         inits += [f"\t{v} = new(sync.Mutex)" for v in self.mutexes.values()]
         out = ["var (", *decls, ")", ""] if decls else []
         return out + ["// newRun makes the run's channels, groups and mutexes.", "func newRun() {",
-                      *inits, "}", "", f"func runMain(g *G) {{ {self.funcs['main']}(g) }}"]
+                      *inits, "}", "", *self.run_main()]
 
     def functions(self) -> list[str]:
         out = []
@@ -252,6 +255,41 @@ class _Translator:
         gap = f"g.exp({mean!r})" if kind == "poisson" else str(int(mean))
         self.emit(f"g.serve({self.funcs[stmt.target.value]}, {n}, {backlog}, "
                   f"func() int64 {{ return {gap} }})", stmt)
+
+    # --- STW / procresize / locked Ms (issue 13) ---
+
+    def st_stw(self, stmt: Stmt) -> None:
+        self.uses_stw = True
+        self.emit(f"g.stw({self.duration(stmt)})", stmt,
+                  "stw (Go: runtime.ReadMemStats's stop-the-world; the pause is not D)")
+
+    def st_setprocs(self, stmt: Stmt) -> None:
+        self.uses_stw = True
+        self.emit(f"g.setprocs({stmt.count.get(self.params, parse_gomaxprocs)})", stmt)
+
+    def st_lockthread(self, stmt: Stmt) -> None:
+        call = "LockOSThread" if stmt.kind == "lockthread" else "UnlockOSThread"
+        self.emit(f"runtime.{call}()", stmt)
+
+    st_unlockthread = st_lockthread
+
+    def run_main(self) -> list[str]:
+        """runMain, and with a gc: section a goroutine that stops the world every D (as
+        `stw:` does: runtime.ReadMemStats)."""
+        main = f"func runMain(g *G) {{ {self.funcs['main']}(g) }}"
+        gc = self.wl.gc
+        if gc is None:
+            return [main]
+        every = Stmt("gc", gc.line, "gc.every", dur=gc.every)
+        self.lines = []
+        self.depth = 2
+        self.emit(f"g.sleep({self.duration(every)})", every, "gc: every")
+        self.depth = 1
+        return [f"// gc: ({self.wl.source}:{gc.line}): a stop-the-world every D, as stw: "
+                "(runtime.ReadMemStats; the pause is not the file's)", "func gcSection(g *G) {",
+                "\tfor {", *self.lines, "\t\tg.live()", "\t\tg.stw(0)", "\t}", "}", "",
+                "func runMain(g *G) { go gcSection(newG(0, nil, nil)); "
+                f"{self.funcs['main']}(g) }}"]
 
 
 TRANSLATED = tuple(kind for kind in STATEMENTS if hasattr(_Translator, f"st_{kind}"))
