@@ -37,9 +37,19 @@ SHIPPED = {
     "fan-out": {"batches": 5, "width": 20},
     "syscall-heavy": {"gs": 4, "iters": 5},
     "netpoll-heavy": {"conns": 8, "requests": 5},
-    "ping-pong-hog": {"rounds": 200, "hog": "50ms"},
+    "go/ping-pong-hog": {"rounds": 200, "hog": "50ms"},
     "wakeup": {"tasks": 50},
     "million": {"crowd": 100, "conns": 10},
+    "serve": {"requests": 200, "rate": "20k"},
+    "go/create-goroutines": {"links": 500},
+    "go/create-goroutines-parallel": {"links": 500},
+    "go/chan-sync": {"rounds": 200},
+    "go/chan-prod-cons": {"messages": 200, "cap": 0},
+    "go/chan-prod-cons-work": {"messages": 200, "cap": 100},
+    "go/wakeup-parallel-spinning": {"iters": 20, "delay_us": 4},
+    "go/wakeup-parallel-syscall": {"iters": 20, "delay_us": 4},
+    "go/matmult": {"leaf": "20ns"},
+    "go/syscall-excess": {"calls": 80},
     "stw-latency": {"batches": 4, "width": 10, "hog": "1ms"},       # issue 13
     "setprocs": {"tasks": 100},
     "locked-thread": {"rounds": 200},
@@ -119,7 +129,9 @@ def test_shipped_workloads_create_the_same_goroutines_in_both_engines(go_toolcha
     (run,) = go.runs
     assert go.go_version == go_toolchain
     assert run.counters["gs_created"] == port.counters["gs_created"]
-    for counter in ("syscalls", "netwaits"):
+    # serve's listener waits as often as the server catches up: a count that depends on timing
+    same = ("syscalls",) if name == "serve" else ("syscalls", "netwaits")
+    for counter in same:
         assert run.counters.get(counter, 0) == port.counters.get(counter, 0), counter
     assert run.wall_time > 0 and run.cpu_time > 0 and run.threads_max >= procs + 1
     if port.counters["schedules"] >= 100:

@@ -36,3 +36,9 @@ def test_own_line_words_are_alone_on_their_cache_line():
     assert t.end() % L.LINE == 0
     for a in (L.P_RUNQHEAD, L.P_RUNQTAIL, L.M_PARK):
         assert a % L.LINE == 0
+
+
+def test_fatal_codes_are_distinct():
+    """Each FATAL_* names one outcome (blocks of different issues number them by hand)."""
+    codes = {name: getattr(L, name) for name in dir(L) if name.startswith("FATAL_")}
+    assert len(set(codes.values())) == len(codes), codes

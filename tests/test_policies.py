@@ -11,11 +11,22 @@ from util import ROOT, compile_file, compile_text, hog_workload
 SMALL = {
     "fan-out": {"batches": 100},
     "ping-pong": {"rounds": 5000},
-    "ping-pong-hog": {"rounds": 50, "hog": "100ms"},
+    "go/ping-pong-hog": {"rounds": 50, "hog": "100ms"},
     "syscall-heavy": {"iters": 10},
     "netpoll-heavy": {"conns": 32, "requests": 20},
     "wakeup": {"tasks": 500},
     "million": {"crowd": 2000, "conns": 100},
+    "serve": {"requests": 300, "rate": "20k"},
+    # Go's own scheduler benchmarks (workloads/go/)
+    "go/create-goroutines": {"links": 2000},
+    "go/create-goroutines-parallel": {"links": 2000},
+    "go/chan-sync": {"rounds": 500},
+    "go/chan-prod-cons": {"messages": 1000, "cap": 10},
+    "go/chan-prod-cons-work": {"messages": 500, "cap": 0},
+    "go/wakeup-parallel-spinning": {"iters": 50, "delay_us": 0},
+    "go/wakeup-parallel-syscall": {"iters": 50, "delay_us": 0},
+    "go/matmult": {"leaf": "50ns"},
+    "go/syscall-excess": {"calls": 400},
     "stw-latency": {"batches": 4, "width": 10, "hog": "1ms"},       # issue 13
     "setprocs": {"tasks": 200},
     "locked-thread": {"rounds": 500},
@@ -27,7 +38,9 @@ def run(prog, procs, policy, **kw):
 
 
 def test_every_shipped_workload_has_a_small_case():
-    assert {p.stem for p in (ROOT / "workloads").glob("*.yaml")} == set(SMALL)
+    workloads = ROOT / "workloads"
+    assert {str(p.relative_to(workloads).with_suffix(""))
+            for p in workloads.rglob("*.yaml")} == set(SMALL)
 
 
 @pytest.mark.parametrize("workload", sorted(SMALL))
@@ -36,7 +49,7 @@ def test_preset_completes_workload_with_nothing_lost(core, policy, workload):
     wl, prog, case = compile_file(f"workloads/{workload}.yaml", **SMALL[workload])
     r = run(prog, 2, policy)
     c = r.counters
-    abandoned = 1 if workload in ("ping-pong-hog", "stw-latency") else 0   # the hog outlives
+    abandoned = 1 if workload in ("go/ping-pong-hog", "stw-latency") else 0   # the hog outlives
     assert r.gs_live <= abandoned
     assert c["gs_created"] == c["gs_exited"] + r.gs_live
     for ch in r.channels.values():

@@ -371,3 +371,21 @@ def test_files_without_memory_read_as_unknown(policies, tmp_path):
     assert "peak RSS" not in "\n".join(render_report(res, "text"))   # no memory table
     case = json.loads("\n".join(render_report(res, "json")))["cases"][0]
     assert case["max_rss"] == 0 and case["bytes_per_g"] is None
+
+
+def test_a_swept_serve_workload_gets_a_latency_against_load_plot():
+    from types import SimpleNamespace
+
+    from gmpbench.report.document import load_curves
+    from gmpbench.report.html import load_plot
+
+    def summary(policy, rate, thr, p50, p99, procs=2):
+        return SimpleNamespace(workload="serve", procs=procs, policy=policy, throughput=thr,
+                               request_latency={"p50": p50, "p99": p99}, params={"rate": rate})
+    rows = [summary("baseline", r, t, a, b) for r, t, a, b in
+            [(1, 1000.0, 1e-4, 1e-3), (2, 1900.0, 2e-4, 5e-3), (4, 2100.0, 0.1, 0.5)]]
+    rows += [summary("go", 1, 990.0, 1e-4, 2e-3), summary("baseline", 1, 1.0, 1.0, 1.0, procs=1)]
+    (curve,) = load_curves(rows)        # procs=1 has a single point: no curve
+    assert [p[0] for p in curve.points["baseline"]] == [1000.0, 1900.0, 2100.0]
+    assert "<svg" in load_plot(curve)
+    assert load_curves([summary("go", 1, None, 1.0, 1.0)]) == []

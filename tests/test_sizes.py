@@ -9,6 +9,7 @@ import pytest
 
 from gmpbench.report.results import RunFigures
 from gmpbench.runtime.policy import parse_policy
+from gmpbench.runtime.state import words_per_g
 from gmpbench.runtime.threads import RunError, run_program
 from gmpbench.workload.schema import WorkloadError
 from gmpbench.workload.sizes import DEFAULT_MAX_GOROUTINES
@@ -76,6 +77,45 @@ def test_a_go_in_a_loop_is_unbounded_and_max_goroutines_sizes_it(tmp_path):
     assert prog.gs_bound == 65 and prog.max_gs == 7           # it caps a bounded program too
 
 
+TREE = """
+name: tree
+params: {depth: [4]}
+channels: {c: 0}
+main:
+  - go: {fn: node, depth: "${depth}"}
+  - select:
+      - recv: c
+        do: [{go: leaf}]
+      - default: [{go: {fn: leaf, n: 3}}]
+  - wait: children
+functions:
+  node:
+    - go: {fn: node, n: 2}
+    - wait: children
+  leaf: [{yield}]
+"""
+
+
+def test_serve_and_bounded_recursion_count_the_goroutines_they_create(core, tmp_path):
+    _, served, _ = compile_file("workloads/serve.yaml", requests=300)
+    assert served.gs_bound == 301                        # main + one G per request
+    _, chain, _ = compile_file("workloads/go/create-goroutines.yaml", links=500)
+    assert chain.gs_bound == 501                         # main + 500 links
+    _, tree, _ = compile_text(tmp_path, TREE, depth=4)
+    # main + a binary tree of depth 4 (1 + 2 + 4 + 8 + 16) + the select's larger case (3)
+    assert tree.gs_bound == tree.max_gs == 1 + 31 + 3
+    r = run_program(tree, 2, BASE, max_gs=tree.max_gs)
+    assert r.counters["gs_created"] == tree.gs_bound and r.gs_live == 0
+    assert r.gs_max <= r.gs_limit == tree.max_gs
+
+
+def test_a_go_in_a_range_is_unbounded(tmp_path):
+    text = TREE.replace("  - wait: children\nfunctions:",
+                        "  - range: c\n    do: [{go: leaf}]\nfunctions:")
+    _, prog, _ = compile_text(tmp_path, text, depth=2)
+    assert prog.gs_bound is None and prog.max_gs == DEFAULT_MAX_GOROUTINES
+
+
 def test_max_goroutines_must_be_a_positive_integer(tmp_path):
     with pytest.raises(WorkloadError) as err:
         compile_text(tmp_path, "name: x\nmax_goroutines: 0\nmain: []\n")
@@ -103,8 +143,10 @@ def test_a_million_parked_goroutines_each_run_exactly_once(core):
     assert r.gs_max == r.gs_limit == 1_000_001           # all alive at once: every row used
     figures = RunFigures.from_run(r)
     assert figures.max_rss == r.max_rss > r.rss_base > 0
-    # a G row, its frame stack and the page tables: about 200 bytes; Go's stack alone is 2 KiB
-    assert 150 < figures.bytes_per_g < 400
+    # a G row, its frame stack, its sudog block (state.words_per_g: about 400 bytes) and the
+    # page tables; Go's stack alone is 2 KiB
+    words = 8 * words_per_g(prog)
+    assert 0.6 * words < figures.bytes_per_g < 1.5 * words
 
 
 def test_heaps_are_only_sized_for_programs_that_use_them(tmp_path):
@@ -117,6 +159,21 @@ def test_heaps_are_only_sized_for_programs_that_use_them(tmp_path):
     _, conns, _ = compile_file("workloads/million.yaml", crowd=1000, conns=10)
     S = new_state(conns, 1, BASE, 4, conns.max_gs, 1)
     assert S[L.H_MEVENTS] - S[L.H_NETHEAP] >= L.HEAP_WORDS * conns.max_gs
+    _, tmo, _ = compile_text(tmp_path, """
+name: afters
+channels: {c: 0}
+main:
+  - repeat: 100
+    do: [{go: waiter}]
+  - wait: children
+functions:
+  waiter:
+    - select: [{recv: c}, {after: 1ms}, {after: 2ms}]
+""")
+    S = new_state(tmo, 1, BASE, 4, tmo.max_gs, 1)
+    # two afters of one select at once per G; a header and three sudogs per G
+    assert S[L.H_NETHEAP] - S[L.H_TIMERS] >= 2 * L.HEAP_WORDS * tmo.max_gs
+    assert S[L.H_SUDOGN] == 4
 
 
 LIMITED = """

@@ -58,6 +58,9 @@ LATENCY_KINDS = (
     LatencyKind("netpoll_latency", "netpoll latency (due → running)",
                 "netpoll latency (readiness due -> goroutine running)", "readiness deliveries",
                 always=False),
+    LatencyKind("request_latency", "request latency (arrival → done)",
+                "request latency (scheduled arrival -> handler's end)", "requests",
+                always=False),
     LatencyKind("safepoint_latency", "time to safepoint (stop requested → stopped)",
                 "time to safepoint (stop requested -> every P stopped)", "stop-the-worlds",
                 always=False),
@@ -103,6 +106,16 @@ class Section:
 
 
 @dataclass
+class LoadCurve:
+    """serve's latency against achieved throughput over a swept param, one curve per policy:
+    policy -> [(throughput req/s, p50 s, p99 s)] in the sweep's order (past saturation the
+    achieved throughput may fall back: the curve bends back)."""
+
+    title: str
+    points: dict[str, list[tuple[float, float, float]]]
+
+
+@dataclass
 class Document:
     title: str
     notes: list[str]
@@ -110,6 +123,22 @@ class Document:
     summaries: list[Table]
     bars: list[Bar]
     warnings: list[str] = field(default_factory=list)
+    curves: list[LoadCurve] = field(default_factory=list)
+
+
+def load_curves(summaries: list[CaseSummary]) -> list[LoadCurve]:
+    """A curve per workload and procs whose serve cases swept a param (two or more points)."""
+    by_key: dict[tuple, dict[str, list]] = {}
+    for s in summaries:
+        p50, p99 = (s.request_latency or {}).get("p50"), (s.request_latency or {}).get("p99")
+        if s.throughput is None or p50 is None or p99 is None:
+            continue
+        curve = by_key.setdefault((s.workload, s.procs), {})
+        curve.setdefault(s.policy, []).append((s.throughput, p50, p99))
+    return [LoadCurve(f"{workload} procs={procs}: request latency against throughput",
+                      curves)
+            for (workload, procs), curves in by_key.items()
+            if any(len(points) > 1 for points in curves.values())]
 
 
 def method_notes(ref: str, comps=()) -> list[str]:
@@ -269,13 +298,14 @@ def policy_document(results: Results, baseline: str | None = None,
         known = sorted({c.policy for cases in groups.values() for c in cases})
         raise ResultsError(f"no policy {baseline!r} in the results (policies: "
                            f"{', '.join(known)})")
-    sections, bars, by_policy = [], [], {}
+    sections, bars, by_policy, summaries_all = [], [], {}, []
     nodes = nodes_differ(results.measured())
     for name, cases in groups.items():
         ref = _reference(cases, baseline)
         if baseline and ref != baseline:
             ref = None                          # this group was not run under --baseline
         rows = [(case.policy, summarize(case)) for case in cases]
+        summaries_all += [s for _, s in rows]
         sec, comps = section(name, rows, ref, nodes)
         sections.append(sec)
         for policy, comp in comps.items():
@@ -287,7 +317,8 @@ def policy_document(results: Results, baseline: str | None = None,
     summaries = [_geomean_table("policy", by_policy), fidelity_table(groups)]
     warnings = _interrupted(results, "the file") + noise_warnings(
         [(bar.label, bar.comparison) for bar in bars])
-    return Document(title, notes, sections, [t for t in summaries if t], bars, warnings)
+    return Document(title, notes, sections, [t for t in summaries if t], bars, warnings,
+                    load_curves(summaries_all))
 
 
 def noise_warnings(comps: list[tuple[str, Comparison]]) -> list[str]:

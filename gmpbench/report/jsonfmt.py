@@ -18,7 +18,10 @@ def report(results: Results) -> list[str]:
     "mean", "stdev", "values"}, "time_per_op", "sched_latency": {"p50", "p90", "p99", "p999",
     "max"}, "cpu_time", "counters": {...}, "netpoll_latency": {"p50", ..., "max"},
     "safepoint_latency": {...}, "stw_pause": {...}}]}, times in seconds; the documented keys,
-    then the latencies that apply where a workload has samples (their figures None without)."""
+    then the latencies that apply where a workload has samples (their figures None without);
+    cases that served requests (`serve`) add "request_latency" (shaped like sched_latency) and
+    "throughput" (requests/s); every case has "max_rss", "bytes_per_g", "gs_max" and "gs_limit"
+    (0 or None when unmeasured); cases run on a cluster add "host"."""
     from .document import fidelity_rows
     fidelity = [{"group": name, "port_policy": policy, "wall_time_ratio": wall,
                  "threads_ratio": threads}

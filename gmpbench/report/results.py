@@ -10,7 +10,8 @@ figures live beside it under the top-level key ``"gmpbench"``, which pyperf igno
                              "policy", "knobs", "ops",
                              "processes": [{"runs": [{"wall_time", "cpu_time", "threads_max",
                                                       "counters", "latency",
-                                                      "netpoll_latency", "max_rss",
+                                                      "netpoll_latency",
+                                                      "request_latency", "max_rss",
                                                       "rss_base", "gs_max",
                                                       "gs_limit"}, ...]}, ...]}]}}
 
@@ -73,6 +74,7 @@ class RunFigures:
     counters: dict[str, int]
     latency: dict[int, int]           # runnable -> running: bucket -> count, non-zero only
     netpoll_latency: dict[int, int] = field(default_factory=dict)   # due -> running, likewise
+    request_latency: dict[int, int] = field(default_factory=dict)   # serve: arrival -> done
     safepoint_latency: dict[int, int] = field(default_factory=dict)  # stop requested -> stopped
     stw_pause: dict[int, int] = field(default_factory=dict)          # stopped -> started
     # --- sizes (issue 16) --- 0: unknown (files written before them)
@@ -82,7 +84,7 @@ class RunFigures:
     gs_limit: int = 0                 # the G table's rows (port only)
 
     # the histograms beside ``latency``, each absent (empty) from files written before it
-    HISTOGRAMS = ("netpoll_latency", "safepoint_latency", "stw_pause")
+    HISTOGRAMS = ("netpoll_latency", "request_latency", "safepoint_latency", "stw_pause")
     MEMORY = ("max_rss", "rss_base", "gs_max", "gs_limit")      # their JSON keys
 
     @property

@@ -45,6 +45,7 @@ INTERVAL_NAME = f"{CONFIDENCE:.0%} bootstrap interval of the ratio of medians"
 LATENCY_QUANTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 # CaseSummary's latency figures -> the run histogram (RunFigures field) each one summarizes
 LATENCIES = {"sched_latency": "latency", "netpoll_latency": "netpoll_latency",
+             "request_latency": "request_latency",
              "safepoint_latency": "safepoint_latency", "stw_pause": "stw_pause"}
 # counters computed per run from two others: name -> (total, the part subtracted from it)
 DERIVED_COUNTERS = {"netpoll_nonblocking_calls": ("netpoll_calls", "netpoll_blocking_calls")}
@@ -93,6 +94,7 @@ class CaseSummary:
     time_per_op: float | None           # s
     sched_latency: dict                 # p50, p90, p99, p999, max: s (None when no samples)
     netpoll_latency: dict               # the same, of readiness due -> G running (netwait)
+    request_latency: dict               # the same, of a request's arrival -> its end (serve)
     safepoint_latency: dict             # the same, of stop requested -> world stopped (stw)
     stw_pause: dict                     # the same, of world stopped -> world started
     cpu_time: float                     # s, median over runs
@@ -102,6 +104,7 @@ class CaseSummary:
     bytes_per_g: float | None = None    # median over runs (RunFigures.bytes_per_g)
     gs_max: int = 0                     # most over runs
     gs_limit: int = 0                   # the G table's rows (port), most over runs
+    throughput: float | None = None     # serve: requests handled / s, median over runs
 
     name = property(lambda self: self.case.name)
     workload = property(lambda self: self.case.workload)
@@ -118,7 +121,8 @@ class CaseSummary:
 
     def to_json(self) -> dict:
         """The case object of ``report --format json``: the documented keys, then
-        netpoll_latency, safepoint_latency and stw_pause."""
+        netpoll_latency, safepoint_latency and stw_pause, and for serve cases request_latency and
+        throughput."""
         return {"name": self.name, "workload": self.workload, "params": self.params,
                 "procs": self.procs, "policy": self.policy,
                 "wall_time": {"median": self.wall_time, "mean": self.mean,
@@ -129,6 +133,8 @@ class CaseSummary:
                 "safepoint_latency": self.safepoint_latency, "stw_pause": self.stw_pause,
                 "max_rss": self.max_rss, "bytes_per_g": self.bytes_per_g,
                 "gs_max": self.gs_max, "gs_limit": self.gs_limit,
+                **({"request_latency": self.request_latency, "throughput": self.throughput}
+                   if self.throughput is not None else {}),
                 **({"go_version": self.case.go_version} if self.case.go_version else {}),
                 **({"host": self.case.host} if self.case.host else {})}
 
@@ -146,6 +152,7 @@ def summarize(case: Case) -> CaseSummary:
         threads_max=max(run.threads_max for run in runs),
         counters=median_counters(runs),
         **memory_summary(runs),
+        throughput=throughput(runs),
     )
 
 
@@ -156,6 +163,14 @@ def memory_summary(runs) -> dict:
             "bytes_per_g": median(per_g) if per_g else None,
             "gs_max": max(run.gs_max for run in runs),
             "gs_limit": max(run.gs_limit for run in runs)}
+
+
+def throughput(runs) -> float | None:
+    """serve's achieved throughput: requests handled per second of the run, median over runs
+    (None when no run served requests)."""
+    rates = [run.counters["requests"] / run.wall_time for run in runs
+             if run.counters.get("requests") and run.wall_time > 0]
+    return median(rates) if rates else None
 
 
 # --- two sets of values ----------------------------------------------------------------------

@@ -19,12 +19,8 @@ def _swap(S, base, i, j):
     S[a + HEAP_VALUE], S[b + HEAP_VALUE] = S[b + HEAP_VALUE], S[a + HEAP_VALUE]
 
 
-@core(void(Sarr, i64, i64, i64, i64))
-def heap_push(S, base, n, key, value):
-    i = S[n]
-    S[base + HEAP_WORDS * i + HEAP_KEY] = key
-    S[base + HEAP_WORDS * i + HEAP_VALUE] = value
-    S[n] = i + 1
+@core(void(Sarr, i64, i64))
+def _siftup(S, base, i):
     while i > 0:
         parent = (i - 1) // 2
         if _key(S, base, parent) <= _key(S, base, i):
@@ -33,21 +29,53 @@ def heap_push(S, base, n, key, value):
         i = parent
 
 
+@core(void(Sarr, i64, i64, i64, i64))
+def heap_push(S, base, n, key, value):
+    i = S[n]
+    S[base + HEAP_WORDS * i + HEAP_KEY] = key
+    S[base + HEAP_WORDS * i + HEAP_VALUE] = value
+    S[n] = i + 1
+    _siftup(S, base, i)
+
+
 @core(i64(Sarr, i64, i64))
 def heap_pop(S, base, n):
     """Remove the smallest key (the heap must not be empty); returns its value."""
     value = S[base + HEAP_VALUE]
+    _remove_at(S, base, n, 0)
+    return value
+
+
+@core(boolean(Sarr, i64, i64, i64))
+def heap_remove(S, base, n, value):
+    """Remove the entry holding ``value`` (deltimer); False when there is none."""
+    for i in range(S[n]):
+        if S[base + HEAP_WORDS * i + HEAP_VALUE] == value:
+            _remove_at(S, base, n, i)
+            return True
+    return False
+
+
+@core(void(Sarr, i64, i64, i64))
+def _remove_at(S, base, n, i):
+    """Move the last entry into slot i and restore the heap order around it."""
     last = S[n] - 1
-    _swap(S, base, 0, last)
+    _swap(S, base, i, last)
     S[n] = last
-    i = 0
+    if i < last:
+        _siftup(S, base, i)
+        _siftdown(S, base, last, i)
+
+
+@core(void(Sarr, i64, i64, i64))
+def _siftdown(S, base, last, i):
     while True:
         small = i
         for c in (2 * i + 1, 2 * i + 2):
             if c < last and _key(S, base, c) < _key(S, base, small):
                 small = c
         if small == i:
-            return value
+            return
         _swap(S, base, i, small)
         i = small
 

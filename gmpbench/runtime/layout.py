@@ -20,6 +20,7 @@ import, ``check_tables`` verifies that every name with a table's prefix is one d
 that table and that no two declarations overlap (DESIGN.md, "State layout").
 """
 from ..workload.ops import CODE_WORDS, DIST_WORDS  # noqa: F401 (re-exported: mem.py, state.py)
+from ..workload.ops import CASE_AFTER, CASE_RECV, CASE_SEND  # noqa: F401 (select case kinds)
 
 LINE = 8  # int64 words per cache line
 
@@ -106,6 +107,8 @@ G_NETDUE = _G.word()       # owner: when the pending readiness is due (ns, nanot
 G_NETSTATE = _G.word()     # owner: 1 while a `netwait` waits for readiness
 # --- STW / procresize / locked Ms (issue 13) ---
 G_LOCKEDM = _G.word()      # the M this G is locked to (0 none); set and cleared by the G itself
+# --- select / close / serve (issue 14): G words ---
+G_DEPTH = _G.word()        # owner: bounded recursion: levels of `go: F` inside F it may still start
 # (new G words: append a marked block here)
 GSTRIDE = _G.end()
 
@@ -268,6 +271,10 @@ H_MTRACE = _S.word()         # S_TRACE events of TRACE_WORDS per M with a buffer
 # --- STW / procresize / locked Ms (issue 13) ---
 H_STWLAT = _S.word()         # 2 * histogram.NBUCKETS: time-to-safepoint, then pause
                              # (written by the worldsema holder)
+# --- select / close / serve (issue 14): header words ---
+H_SUDOGS = _S.word()         # the sudog table: H_SUDOGN rows of SGSTRIDE words per G
+H_SUDOGN = _S.word()         # rows per G: 1 + the most cases of any select of the program
+H_MREQLAT = _S.word()        # histogram.NBUCKETS per M: a request's scheduled arrival -> its end
 # (new tables: append their header word here)
 H_END = _S.word()            # size of S
 KNOBS_MAX = 32
@@ -279,10 +286,12 @@ HEAP_WORDS = 2
 FATAL_NONE, FATAL_DEADLOCK, FATAL_TIMEOUT, FATAL_THROW, FATAL_MAXTHREADS, FATAL_MAXG, \
     FATAL_INTERRUPT = range(7)
 # --- sizes (issue 16) ---
-FATAL_NOFILE = 7   # an eventfd could not be opened (EMFILE: RLIMIT_NOFILE); the arg is the errno
+FATAL_NOFILE = 8   # an eventfd could not be opened (EMFILE: RLIMIT_NOFILE); the arg is the errno
+#                   (7 is issue 14's FATAL_PANIC, below; test_layout checks the codes differ)
 
-# A wait queue of Gs (Go's waitq, the sudogs collapsed into their Gs): its first and last G,
-# linked through G_SCHEDLINK (chan.py's waitq_push / waitq_pop).
+# A wait queue: its first and last entry.  Channels queue sudogs, linked through SG_NEXT/SG_PREV
+# (chan.py's enqueue / dequeue); wait groups and mutexes queue Gs (Go's waitq, the sudogs
+# collapsed into their Gs), linked through G_SCHEDLINK (chan.py's waitq_push / waitq_pop).
 WAITQ_FIRST, WAITQ_LAST = 0, 1
 WAITQ_WORDS = 2
 
@@ -293,14 +302,16 @@ C_CAP = _C.word()
 C_COUNT = _C.word()        # chan lock: elements in the buffer
 C_SENDX = _C.word()
 C_RECVX = _C.word()
-C_RECVQ = _C.words(WAITQ_WORDS)  # chan lock: Gs blocked receiving
-C_SENDQ = _C.words(WAITQ_WORDS)  # chan lock: Gs blocked sending
+C_RECVQ = _C.words(WAITQ_WORDS)  # chan lock: sudogs of Gs blocked receiving (chan.enqueue)
+C_SENDQ = _C.words(WAITQ_WORDS)  # chan lock: sudogs of Gs blocked sending
 C_BUFOFF = _C.word()
 C_NEXTVAL = _C.word()      # chan lock: id of the next message sent
 C_SENT = _C.word()         # chan lock: messages sent / received, and their id sums
 C_RECVD = _C.word()
 C_SENTSUM = _C.word()
 C_RECVDSUM = _C.word()
+# --- select / close / serve (issue 14): channel words ---
+C_CLOSED = _C.word()       # chan lock: close(c) happened (never cleared)
 # (new channel words: append a marked block here)
 CSTRIDE = _C.end()
 
@@ -317,7 +328,28 @@ X_SEMALOCK = _X.word()     # lock of the semaphore's wait queue
 X_SEMAQ = _X.words(WAITQ_WORDS)  # sema lock: Gs blocked in semacquire
 XSTRIDE = _X.end()
 
-check_tables(globals(), (_G, _M, _P, _S, _C, _W, _X))
+# --- select / close / serve (issue 14): the sudog table ---
+# Sudogs (chan.go's sudog): every G owns a block of S[H_SUDOGN] rows of SGSTRIDE words: row 0 is
+# the G's select header (SEL_*), rows 1.. are its sudogs, one per case of the select it blocks in
+# (row 1 for a plain send/recv).  Sudog id sg = gp * S[H_SUDOGN] + k.
+_SG = Table("sudog", "SG_")
+SG_NEXT = _SG.word()       # chan lock: wait queue links
+SG_PREV = _SG.word()
+SG_ELEM = _SG.word()       # chan lock: the value carried (filled by the partner)
+SG_CHAN = _SG.word()       # the channel (cid) of the case
+SG_ISSELECT = _SG.word()   # 1 when the sudog belongs to a select (the partner must win SEL_DONE)
+SG_KIND = _SG.word()       # the case kind, CASE_* (select only)
+SG_POLL = _SG.word()       # owner: pollorder[k - 1] (a case index, 0-based)
+SG_LOCKORD = _SG.word()    # owner: lockorder[k - 1]
+SGSTRIDE = _SG.end()
+_SEL = Table("select header", "SEL_", "REQ_")   # row 0 of a G's sudog block
+SEL_DONE = _SEL.word()     # atomic: g.selectDone -- 0 while blocked, CAS to 1 by the one waker
+SEL_PARAM = _SEL.word()    # g.param: the sudog that completed the G's operation; 0: a close woke it
+SEL_RESUME = _SEL.word()   # owner: 1 while the G is parked in a channel operation (resumes it)
+REQ_ARRIVAL = _SEL.word()  # owner (serve.py): ns (nanotime) its request was due; 0: none
+assert _SEL.end() <= SGSTRIDE, "the select header must fit in a sudog row"
+
+check_tables(globals(), (_G, _M, _P, _S, _C, _W, _X, _SG, _SEL))
 
 # ---- per-M statistics (table mstats[mid]) -------------------------------------------------------
 COUNTERS = (
@@ -364,3 +396,28 @@ EVENTS_MAX = 128   # epoll events per netpoll call
 EVENTS_WORDS = EVENTS_MAX * 12 // 8  # epoll_event is 12 packed bytes
 assert len(COUNTERS) + len(EXTRA_COUNTERS) + len(LATER_COUNTERS) <= ST_TRACE_N, \
     "mstats rows too short"
+
+
+# --- select / close / serve (issue 14) ----------------------------------------------------------
+CAP_NIL = -1         # C_CAP of a nil channel (declared `nil`)
+
+WAIT_SELECT = 8      # G_WAITREASON values (WAIT_REASONS continued)
+WAIT_CHANSEND_NIL = 9
+WAIT_CHANRECV_NIL = 10
+WAIT_REASONS += ["select", "chan send (nil chan)", "chan receive (nil chan)"]
+UNLOCK_SELECT = 7    # park_m: unlock every channel of the select, then the timer lock
+UNLOCK_NONE = 0      # park_m unlocks nothing (a nil channel: the G blocks forever)
+
+FATAL_PANIC = 7      # a Go panic; S_FATALARG is PANIC_*
+PANIC_SEND_CLOSED, PANIC_CLOSE_CLOSED, PANIC_CLOSE_NIL = 1, 2, 3
+PANIC_MESSAGES = {PANIC_SEND_CLOSED: "send on closed channel",
+                  PANIC_CLOSE_CLOSED: "close of closed channel",
+                  PANIC_CLOSE_NIL: "close of nil channel"}
+
+SELECT_COUNTERS = ("selects", "select_parks", "requests_late", "requests_dropped")
+# results' counters, after LATER_COUNTERS (issue 13)
+ST_SELECTS = len(COUNTERS) + len(EXTRA_COUNTERS) + len(LATER_COUNTERS)
+ST_SELECT_PARKS = ST_SELECTS + 1
+ST_REQ_LATE = ST_SELECTS + 2
+ST_REQ_DROPPED = ST_SELECTS + 3
+assert ST_REQ_DROPPED < ST_TRACE_N, "mstats rows too short"

@@ -33,6 +33,7 @@ from .layout import (
     H_GSTKDEPTH,
     H_MLAT,
     H_MNETLAT,
+    H_MREQLAT,
     H_MSTATS,
     H_MUTEXES,
     H_RUNQ,
@@ -154,6 +155,11 @@ def latx(S, mid):
 @core(i64(Sarr, i64))
 def netlatx(S, mid):
     return S[H_MNETLAT] + mid * NBUCKETS
+
+
+@core(i64(Sarr, i64))
+def reqlatx(S, mid):
+    return S[H_MREQLAT] + mid * NBUCKETS
 
 
 @core(i64(Sarr, i64))

@@ -15,6 +15,7 @@ from .layout import (
     FATAL_MAXG,
     FATAL_MAXTHREADS,
     G_CHILDREN,
+    G_DEPTH,
     G_ELEM,
     G_FUNC,
     G_GOID,
@@ -32,6 +33,7 @@ from .layout import (
     G_WAITREASON,
     G_WORKLEFT,
     M_CURG,
+    M_FASTRAND,
     M_NEXTP,
     M_P,
     M_PARK,
@@ -485,18 +487,39 @@ def gnew(S, mid, pid, entry, parent, group):
     return gp
 
 
-@core(i64(Sarr, i64, i64, i64, i64))
-def newproc(S, mid, entry, parent, group):
-    """`go f()`: a new G on the current P's runnext; returns its id (0: the run failed)."""
+@core(i64(Sarr, i64, i64, i64, i64, i64))
+def newproc(S, mid, entry, parent, group, depth):
+    """`go f()`: a new G on the current P's runnext; returns its id (0: the run failed).
+    depth: its bounded-recursion budget (G_DEPTH), set before the G is published."""
     pid = S[mx(S, mid) + M_P]
     gp = gnew(S, mid, pid, entry, parent, group)
     if gp == 0:
         return 0
-    if direct_handoff(S, mid, gp):
-        return gp
-    runqput(S, mid, pid, gp, True)
-    wakep_if_needed(S, mid)
+    S[gx(S, gp) + G_DEPTH] = depth
+    publish(S, mid, gp)
     return gp
+
+
+@core(void(Sarr, i64, i64))
+def publish(S, mid, gp):
+    """newproc's second half: a new, initialised G into the current P's runnext (or straight
+    to an idle P) -- after this, other Ms may run it."""
+    if direct_handoff(S, mid, gp):
+        return
+    runqput(S, mid, S[mx(S, mid) + M_P], gp, True)
+    wakep_if_needed(S, mid)
+
+
+@core(i64(Sarr, i64))
+def fastrand(S, mid):
+    """The M's xorshift (fastrand): steal order, select's poll order."""
+    m = mx(S, mid)
+    x = np.uint64(S[m + M_FASTRAND])
+    x ^= x << np.uint64(13)
+    x ^= x >> np.uint64(7)
+    x ^= x << np.uint64(17)
+    S[m + M_FASTRAND] = np.int64(x)
+    return np.int64(x >> np.uint64(1))
 
 
 @core(void(Sarr, i64, i64, i64, i64, i64))

@@ -6,8 +6,6 @@ G (schedule), run it (execute -> the interpreter), then finish the stop the G as
 continuations that run another G at once (park_m's unlock failing) return it to the loop
 instead of recursing.
 """
-import numpy as np
-
 from .atomics import cas, cputicks, load, load_relaxed, store, store_relaxed, xadd, xchg
 from .clock import ticks_to_ns
 from .interp import (  # run_g and its answers: the WHY_* list interp.py imports too (the protocol)
@@ -32,7 +30,6 @@ from .layout import (
     G_WAITSINCE,
     H_COPRIMES,
     M_CURG,
-    M_FASTRAND,
     M_NEXTP,
     M_P,
     M_PARK,
@@ -85,6 +82,7 @@ from .layout import (
     UNLOCK_GROUP,
     UNLOCK_MUTEX,
     UNLOCK_NETPOLL,
+    UNLOCK_SELECT,
     UNLOCK_TIMER,
     W_LOCK,
     X_SEMALOCK,
@@ -134,6 +132,7 @@ from .proc import (
     acquirep,
     casgstatus,
     dropg,
+    fastrand,
     fatal,
     gnew,
     injectglist,
@@ -157,6 +156,8 @@ from .runq import (
     runqput,
     runqsteal,
 )
+from .selectgo import selparkcommit
+from .serve import request_done
 from .stats import hist_record
 from .sync import child_exited, children_commit_park, group_done, release_g
 from .stw import gcstopm
@@ -165,17 +166,6 @@ from .timers import timerproc
 from .trace import EV_GO_START, EV_GO_STOP, EV_STEAL, STEAL_SHIFT, trace_event
 
 # ---- picking a G ------------------------------------------------------------------------------
-
-@core(i64(Sarr, i64))
-def fastrand(S, mid):
-    m = mx(S, mid)
-    x = np.uint64(S[m + M_FASTRAND])
-    x ^= x << np.uint64(13)
-    x ^= x >> np.uint64(7)
-    x ^= x << np.uint64(17)
-    S[m + M_FASTRAND] = np.int64(x)
-    return np.int64(x >> np.uint64(1))
-
 
 @core(void(Sarr, i64))
 def start_spinning(S, mid):
@@ -433,6 +423,8 @@ def park_m(S, mid, gp):
         unlock(S, S_TIMERLOCK)
     elif kind == UNLOCK_NETPOLL:
         parked = netpoll_commit_park(S, gp)
+    elif kind == UNLOCK_SELECT:
+        selparkcommit(S, gp, obj)
     elif kind == UNLOCK_CHILDREN:
         parked = children_commit_park(S, gp)
     if parked:
@@ -468,6 +460,7 @@ def goexit0(S, mid, gp):
         wake_template(S)
         return
     g = gx(S, gp)
+    request_done(S, mid, gp)                # a serve handler: its request's latency
     if S[g + G_PARENT] != 0:
         child_exited(S, mid, S[g + G_PARENT])
     if S[g + G_GROUP] != 0:

@@ -4,6 +4,7 @@ Neither is an M: they hold no P and run no G.  Each takes, under its heap's lock
 that is due, hands it on, and sleeps on its heap's note (a sequence word) until the earliest
 entry or a bump by whoever pushed a new earliest one (lock.seqwake)."""
 from .atomics import load, xadd
+from .chan import fire_after
 from .heap import heap_due, heap_pop, heap_sleep
 from .layout import (
     G_CONNFD,
@@ -29,9 +30,14 @@ SERVE_TIMERS, SERVE_NETWORK = 0, 1
 
 @core(i64(Sarr, i64, i64, i64))
 def hand_on(S, kind, gp, glist):
-    """A due entry: a sleeping G joins the list to make runnable (returned); a connection's
+    """A due entry: a sleeping G joins the list to make runnable (returned); a select's
+    `after:` timer (value -sg) readies its G only if it wins the select; a connection's
     readiness is written to its eventfd, as a packet's arrival would be."""
     if kind == SERVE_TIMERS:
+        if gp < 0:
+            gp = fire_after(S, -gp)
+            if gp == 0:
+                return glist
         S[gx(S, gp) + G_SCHEDLINK] = glist
         return gp
     eventfd_signal(S, S_NETEMUBUF, S[gx(S, gp) + G_CONNFD])

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from ..workload import ops
-from ..workload.ops import D_LOGNORMAL, SIGMA_SCALE
+from ..workload.ops import D_LOGNORMAL, SELECT, SETPROCS, SIGMA_SCALE
 from . import layout as L
 from . import work
 from .osdeps import CLOCK_MONOTONIC
@@ -61,18 +61,37 @@ def _dist_rows(dists: np.ndarray) -> np.ndarray:
     return out
 
 
-def uses(program, op: int) -> bool:
-    """Whether the program has an instruction op (a region only it needs is sized for it)."""
-    return bool((np.asarray(program.code).reshape(-1, L.CODE_WORDS)[:, 0] == op).any())
+def _code(program) -> np.ndarray:
+    return np.asarray(program.code, dtype=np.int64).reshape(-1, L.CODE_WORDS)
+
+
+def timers_per_g(code: np.ndarray) -> int:
+    """Timer heap entries one G may hold at once: one for a `sleep`, one per `after:` case of
+    a select (its largest); 0 when the program has neither (no timer thread either)."""
+    afters = [int((code[i + 1:i + 1 + code[i, 1], 1] == ops.CASE_AFTER).sum())
+              for i in np.flatnonzero(code[:, 0] == SELECT)]
+    return max([int((code[:, 0] == ops.SLEEP).any()), *afters])
+
+
+def uses_net(code: np.ndarray) -> bool:
+    """Whether Gs wait on the netpoller: `netwait`, or `serve`'s listener."""
+    return bool(np.isin(code[:, 0], (ops.NETWAIT, ops.SERVE_ACCEPT)).any())
+
+
+def words_per_g(program) -> int:
+    """The int64 words each G table row brings with it: its G row, frame stack, sudog block
+    (select header and sudogs) and timer / network heap entries."""
+    code = _code(program)
+    heaps = L.HEAP_WORDS * (timers_per_g(code) + uses_net(code))
+    return (L.GSTRIDE + max(1, int(program.max_depth)) + sudogs_per_g(code) * L.SGSTRIDE
+            + heaps)
 
 
 def gs_that_fit(program) -> int:
-    """G table rows whose per-G regions (G row, frame stack, heap entries) would fill half
-    this machine's memory: a program that creates more Gs one after another (a bound counts
-    every G created) still gets a table the kernel lets it map, and no run could hold more
-    live anyway."""
-    heaps = L.HEAP_WORDS * (uses(program, ops.SLEEP) + uses(program, ops.NETWAIT))
-    per_g = 8 * (L.GSTRIDE + max(1, int(program.max_depth)) + heaps)
+    """G table rows whose per-G regions (words_per_g) would fill half this machine's memory:
+    a program that creates more Gs one after another (a bound counts every G created) still
+    gets a table the kernel lets it map, and no run could hold more live anyway."""
+    per_g = 8 * words_per_g(program)
     return max(1, os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2 // per_g)
 
 
@@ -86,12 +105,13 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     caps = np.asarray(program.chan_caps, dtype=np.int64)
     code = np.asarray(program.code, dtype=np.int64).reshape(-1, L.CODE_WORDS)
     dists = _dist_rows(program.dists)
-    maxprocs = max_procs(program, procs)
+    maxprocs = max_procs(code, procs)
     cop = coprimes(procs)
     depth = max(1, int(program.max_depth))
+    sgn = sudogs_per_g(code)
     # --- sizes (issue 16) --- heap entries only for the Gs that may use them (see "State layout")
-    timer_gs = max_gs if uses(program, ops.SLEEP) else 0
-    net_gs = max_gs if uses(program, ops.NETWAIT) else 0
+    timers = (max_gs + 1) * timers_per_g(code)      # a sleep, or a select's afters
+    net_gs = max_gs if uses_net(code) else 0
     sizes = [
         (L.H_ALLP, (maxprocs + 1) * L.PSTRIDE),
         (L.H_RUNQ, (maxprocs + 1) * L.RUNQ_MAX),
@@ -99,7 +119,7 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_ALLG, (max_gs + 1) * L.GSTRIDE),
         (L.H_GSTK, (max_gs + 1) * depth),
         (L.H_CHANS, (len(caps) + 1) * L.CSTRIDE),
-        (L.H_CHANBUF, int(caps.sum())),
+        (L.H_CHANBUF, int(np.maximum(caps, 0).sum())),
         (L.H_GROUPS, (len(program.group_names) + 1) * L.WSTRIDE),
         (L.H_MUTEXES, (len(program.mutex_names) + 1) * L.XSTRIDE),
         (L.H_CODE, code.size),
@@ -107,12 +127,14 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
         (L.H_COPRIMES, maxprocs + 1),      # room for any gomaxprocs of the run (procresize)
-        (L.H_TIMERS, L.HEAP_WORDS * (timer_gs + 1)),
+        (L.H_TIMERS, L.HEAP_WORDS * timers),
         (L.H_NETHEAP, L.HEAP_WORDS * (net_gs + 1)),
         (L.H_MEVENTS, (maxm + 1) * L.EVENTS_WORDS),
         (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
         (L.H_MTRACE, trace_rows * trace_max * L.TRACE_WORDS),
         (L.H_STWLAT, 2 * NBUCKETS),      # issue 13: time-to-safepoint, pause
+        (L.H_SUDOGS, (max_gs + 1) * sgn * L.SGSTRIDE),
+        (L.H_MREQLAT, (maxm + 1) * NBUCKETS),
     ]
     bases, end = {}, L.SCHED_SIZE
     for h, n in sizes:
@@ -121,16 +143,18 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     S = aligned_zeros(end)
     for h, b in bases.items():
         S[h] = b
-    assert all(S[h] >= L.SCHED_SIZE for h in range(L.H_ALLP, L.H_END) if h != L.H_GSTKDEPTH), \
+    assert all(S[h] >= L.SCHED_SIZE for h in range(L.H_ALLP, L.H_END)
+               if h not in (L.H_GSTKDEPTH, L.H_SUDOGN)), \
         "a table of layout.py has no region in new_state"
     S[L.H_GSTKDEPTH] = depth
+    S[L.H_SUDOGN] = sgn
     S[L.H_END] = end
     S[S[L.H_CODE]:S[L.H_CODE] + code.size] = code.ravel()
     S[S[L.H_DISTS]:S[L.H_DISTS] + dists.size] = dists.ravel()
     assert NKNOBS <= L.KNOBS_MAX
     S[L.S_KNOBS:L.S_KNOBS + NKNOBS] = np.asarray(knobs, dtype=np.int64)
     S[S[L.H_COPRIMES]:S[L.H_COPRIMES] + len(cop)] = cop
-    offs = np.concatenate([[0], np.cumsum(caps)[:-1]]).astype(np.int64)
+    offs = np.concatenate([[0], np.cumsum(np.maximum(caps, 0))[:-1]]).astype(np.int64)
     for i, cap in enumerate(caps):             # channels, groups, mutexes: row = index
         c = table(S, L.H_CHANS, L.CSTRIDE, i)
         c[L.C_CAP] = cap
@@ -162,10 +186,15 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     return S
 
 
-def max_procs(program, procs: int) -> int:
+def sudogs_per_g(code: np.ndarray) -> int:
+    """Rows of a G's sudog block: its select header and one sudog per case of the largest
+    select of the program (at least one, for a plain send/recv)."""
+    selects = code[code[:, 0] == SELECT, 1]
+    return 1 + max(1, int(selects.max()) if selects.size else 1)
+
+
+def max_procs(code: np.ndarray, procs: int) -> int:
     """The most Ps the run can have: procs, or a larger `setprocs: N` of the program."""
-    from ..workload.ops import SETPROCS
-    code = np.asarray(program.code, dtype=np.int64).reshape(-1, 4)
     return max([procs, *code[code[:, 0] == SETPROCS, 1].tolist()])
 
 

@@ -91,11 +91,14 @@ def entersyscallblock(S, mid, gp):
 @core(void(Sarr, i64))
 def blocking_call(S, ns):
     """The system call itself: real nanosleeps adding up to ns (in slices, so that the end of a
-    run is never held up for long)."""
-    while ns > 0 and not stopping(S):
+    run is never held up for long) -- at least one, so `syscall: 0` is a real nanosleep(0), as
+    the Go engine's is (it still sleeps for the thread's timer slack)."""
+    while True:
         step = min(ns, SYSCALL_SLICE_NS)
         nanosleep(step)
         ns -= step
+        if ns <= 0 or stopping(S):
+            return
 
 
 @core(boolean(Sarr, i64))

@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..workload import ops
 from . import layout as L
 from .clock import ticks_to_ns_py
 from .policy import K_SYSMON
 from .rss import current_rss, peak_rss, reset_peak
-from .state import gs_that_fit, new_state, rows, steps_per_ns, table, uses
+from .state import gs_that_fit, new_state, rows, steps_per_ns, table, timers_per_g, uses_net
 from .histogram import NBUCKETS
 from .trace import collect
 
@@ -66,6 +65,7 @@ class RunResult:
     trace: np.ndarray | None = None      # with trace=True: trace.TRACE_DTYPE events, by time
     trace_dropped: int = 0               # events lost to full buffers
     steps_per_ns: float = 0.0            # `work`'s rate: xorshift64 steps per ns of `work: D`
+    request_latency: np.ndarray | None = None   # serve: scheduled arrival -> handler's end, ns
     safepoint_latency: np.ndarray | None = None   # histogram: stop requested -> every P stopped, ns
     stw_pause: np.ndarray | None = None           # histogram: world stopped -> started again, ns
     # --- sizes (issue 16) ---
@@ -123,17 +123,15 @@ class _Run:
         (not an M)."""
         if self.knobs[K_SYSMON]:
             self._start_thread("gmpbench-sysmon", self.core.sysmon, self.core.newsysmon(self.S))
-        if self._uses(ops.SLEEP):
+        code = np.asarray(self.program.code).reshape(-1, L.CODE_WORDS)
+        if timers_per_g(code):
             self._start_thread("gmpbench-timers", self.core.timerproc)
-        if self._uses(ops.NETWAIT):
+        if uses_net(code):
             _raise_fd_limit()
             if not self.core.netpollinit(self.S):
                 raise RunError("throw", "fatal error: netpollinit: epoll_create1/eventfd failed")
             self._start_thread("gmpbench-network", self.core.netemu)
         self.system_threads = len(self.threads)
-
-    def _uses(self, op) -> bool:
-        return uses(self.program, op)
 
     def _close_fds(self):
         """Close every connection's eventfd, the break eventfd and the epoll instance."""
@@ -203,10 +201,9 @@ class _Run:
         st = rows(S, L.H_MSTATS, L.STSTRIDE, nm).sum(axis=0)
         counters = {name: int(st[i]) for i, name in enumerate(L.COUNTERS)}
         counters["threads_max"] = int(S[L.S_THREADS_MAX])
-        for i, name in enumerate(L.EXTRA_COUNTERS):
-            counters[name] = int(st[len(L.COUNTERS) + i])
-        for i, name in enumerate(L.LATER_COUNTERS):
-            counters[name] = int(st[len(L.COUNTERS) + len(L.EXTRA_COUNTERS) + i])
+        counters["requests"] = int(rows(S, L.H_MREQLAT, NBUCKETS, nm).sum())   # serve
+        for i, name in enumerate(L.EXTRA_COUNTERS + L.LATER_COUNTERS + L.SELECT_COUNTERS):
+            counters[name] = int(st[len(L.COUNTERS) + i])    # the row's order (layout.py)
         stw = table(S, L.H_STWLAT, NBUCKETS, 0), table(S, L.H_STWLAT, NBUCKETS, 1)
         trace, dropped = collect(S) if S[L.S_TRACE] else (None, 0)
         return RunResult(
@@ -214,6 +211,7 @@ class _Run:
             cpu_time=counters["cpu_ns"] / 1e9,
             counters=counters,
             latency=rows(S, L.H_MLAT, NBUCKETS, nm).sum(axis=0),
+            request_latency=rows(S, L.H_MREQLAT, NBUCKETS, nm).sum(axis=0),
             netpoll_latency=rows(S, L.H_MNETLAT, NBUCKETS, nm).sum(axis=0),
             threads_max=int(S[L.S_THREADS_MAX]),
             gs_live=counters["gs_created"] - counters["gs_exited"],
@@ -247,6 +245,9 @@ class _Run:
                             "max_goroutines: to hold more)")
         if code == L.FATAL_NOFILE:
             return RunError("nofile", nofile_message(int(S[L.S_FATALARG])))
+        if code == L.FATAL_PANIC:
+            return RunError("panic", "panic: " + L.PANIC_MESSAGES[int(S[L.S_FATALARG])],
+                            goroutine_dump(S, self.program))
         if code == L.FATAL_INTERRUPT:
             return RunInterrupted("interrupt", "interrupted")
         return RunError("throw", "fatal error: " + "; ".join(self.errors or ["unknown"]),
@@ -298,7 +299,7 @@ def channel_stats(S, program) -> dict:
         c = table(S, L.H_CHANS, L.CSTRIDE, i)
         out[name] = {"sent": int(c[L.C_SENT]), "received": int(c[L.C_RECVD]),
                      "sent_sum": int(c[L.C_SENTSUM]), "received_sum": int(c[L.C_RECVDSUM]),
-                     "buffered": int(c[L.C_COUNT])}
+                     "buffered": int(c[L.C_COUNT]), "closed": bool(c[L.C_CLOSED])}
     return out
 
 

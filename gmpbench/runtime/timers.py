@@ -1,5 +1,6 @@
-"""Timers for `sleep: D` (time.Sleep): one min-heap of (when, G) under a lock, served by a
-timer thread.
+"""Timers for `sleep: D` (time.Sleep) and select's `after: D` (selectgo.py): one min-heap of
+(when, G) under a lock, served by a timer thread; an `after:` timer's value is -sg, its sudog
+(chan.fire_after).
 
 How this maps to Go (DESIGN.md, "Timers", which also says what the difference changes in the
 figures): in Go 1.9/1.10 timers lived in heaps served by timerproc goroutines that slept in
@@ -29,17 +30,24 @@ from .proc import prepark
 from .servers import SERVE_TIMERS, serve
 
 
+@core(void(Sarr, i64, i64))
+def addtimer(S, when, value):
+    """Queue a timer (timer lock held): value is a G (`sleep`) or -sg (an `after:` case).
+    Counted in S_NTIMERS until the timer thread has handed it on (or deltimer removed it)."""
+    xadd(S, S_NTIMERS, 1)
+    heap_push(S, S[H_TIMERS], S_TIMERHEAPN, when, value)
+    if S[S[H_TIMERS] + HEAP_VALUE] == value:    # the new earliest: the timer thread must know
+        seqwake(S, S_TIMERNOTE, 1)
+
+
 @core(void(Sarr, i64, i64, i64))
 def timesleep(S, mid, gp, ns):
     """`sleep: ns`: queue gp's timer and prepare it to park; the timer lock stays held until
     park_m has made gp _Gwaiting."""
     when = nanotime() + ns
     S[gx(S, gp) + G_WHEN] = when
-    xadd(S, S_NTIMERS, 1)
     lock(S, S_TIMERLOCK)
-    heap_push(S, S[H_TIMERS], S_TIMERHEAPN, when, gp)
-    if S[S[H_TIMERS] + HEAP_VALUE] == gp:       # the new earliest: the timer thread must know
-        seqwake(S, S_TIMERNOTE, 1)
+    addtimer(S, when, gp)
     prepark(S, mid, gp, WAIT_SLEEP, 0, UNLOCK_TIMER)
 
 

@@ -30,6 +30,9 @@ from .schema import (
     in_file,
     param_refs,
     parse_bool,
+    parse_capacity,
+    parse_rate,
+    parse_serve_dist,
     parse_count,
     parse_positive,
 )
@@ -38,8 +41,15 @@ TOP_KEYS = ("name", "description", "procs", "ops", "timeout", "seed", "params", 
             "mutexes", "groups", "policies", "max_threads", "main", "functions",
             "max_goroutines")
 REQUIRED_KEYS = ("name", "main")
+GO_KEYS = ("fn", "n", "group", "depth")
+# --- select / close / range (issue 14): their statements join STATEMENTS below
+CHAN_STATEMENTS = ("close", "range", "select", "serve")
+SERVE_KEYS = ("rate", "dist", "count", "handler", "backlog")
+SELECT_CASES = ("recv", "send", "after")      # a select case: one of these, with an optional do:
+SELECT_DEFAULT = "default"
 STATEMENTS = ("work", "go", "wait", "send", "recv", "yield", "syscall", "netwait", "sleep",
-              "repeat", "loop", "call", "lock", "unlock")
+              "repeat", "loop", "call", "lock", "unlock") + CHAN_STATEMENTS
+BLOCK_STATEMENTS = ("repeat", "loop", "range")     # the ones that take `do:`
 # --- STW / procresize / locked Ms (issue 13) ---
 TOP_KEYS += ("gc",)
 STATEMENTS += ("stw", "setprocs", "lockthread", "unlockthread")
@@ -47,12 +57,11 @@ BARE_STATEMENTS = ("yield", "lockthread", "unlockthread")   # written as a bare 
 GC_KEYS = ("every", "pause")
 MAX_GOMAXPROCS = 256       # Go 1.9's _MaxGomaxprocs: the range of `setprocs:`
 GC_FUNCTION = "runtime.gc"  # the gc: section's system goroutine (not a name a file can use)
-BLOCK_STATEMENTS = ("repeat", "loop")     # the ones that take `do:`
-GO_KEYS = ("fn", "n", "group")
 SYSCALL_KEYS = ("dur", "block")
 
 # which declared namespace a statement's target (and go's group) refers to
 TARGET_SPACE = {"go": "function", "call": "function", "send": "channel", "recv": "channel",
+                "close": "channel", "range": "channel", "serve": "function",
                 "lock": "mutex", "unlock": "mutex", "wait": "group"}
 DECLARED_UNDER = {"function": "functions:", "channel": "channels:", "mutex": "mutexes:",
                   "group": "groups:"}
@@ -364,7 +373,7 @@ class _Builder:
 
     def channels(self, node, field: str) -> dict[str, Scalar]:
         return {self.declared_name(key_node, _join(field, key), "channel"):
-                self.scalar(value_node, _join(field, key), parse_count)
+                self.scalar(value_node, _join(field, key), parse_capacity)
                 for key, (key_node, value_node) in self.mapping(node, field).items()}
 
     def name_list(self, node, field: str) -> list[str]:
@@ -427,7 +436,8 @@ class _Builder:
     def statement_kind(self, node, field: str, entries: dict) -> str:
         kinds = [key for key in entries if key in STATEMENTS]
         if not kinds:
-            _fail(node, field, "'do' without repeat or loop" if entries else "empty statement")
+            _fail(node, field, "'do' without repeat, loop or range" if entries
+                  else "empty statement")
         if len(kinds) > 1:
             _fail(node, field, f"two statements in one item: '{kinds[0]}' and '{kinds[1]}' "
                   "(write each as its own list item)")
@@ -435,7 +445,7 @@ class _Builder:
         if kind in BLOCK_STATEMENTS and "do" not in entries:
             _fail(node, field, f"{kind} needs a 'do:' list of statements")
         if kind not in BLOCK_STATEMENTS and "do" in entries:
-            _fail(node, _join(field, "do"), f"'do' belongs to repeat or loop, not {kind}")
+            _fail(node, _join(field, "do"), f"'do' belongs to repeat, loop or range, not {kind}")
         return kind
 
     # One method per statement: value node, field -> the Stmt parts it sets.
@@ -459,6 +469,61 @@ class _Builder:
         return {"target": self.name(node, field)}
 
     stmt_recv = stmt_call = stmt_lock = stmt_unlock = stmt_wait = stmt_send
+    stmt_close = stmt_range = stmt_send
+
+    def stmt_select(self, node, field):
+        """A list of cases {recv: C, do: [...]}, {send: C, ...}, {after: D, ...} and at most
+        one {default: [...]}; kept as Stmts of those kinds in ``cases``."""
+        cases = [self.select_case(item, f"{field}[{i}]")
+                 for i, item in enumerate(self.sequence(node, field, "a list of cases"))]
+        defaults = [case for case in cases if case.kind == SELECT_DEFAULT]
+        if len(defaults) > 1:
+            raise WorkloadError(None, defaults[1].line, defaults[1].field,
+                                "a select has at most one default (this is the second)")
+        if not cases:
+            _fail(node, field, "a select with no cases and no default blocks forever (Go's "
+                  "`select {}`: with nothing else to run, fatal error: all goroutines are "
+                  "asleep - deadlock!)")
+        return {"cases": cases}
+
+    def select_case(self, node, field):
+        entries = self.mapping(node, field, "a case such as {recv: C, do: [...]}")
+        self.check_keys(entries, field, SELECT_CASES + (SELECT_DEFAULT, "do"))
+        kinds = [key for key in entries if key != "do"]
+        if len(kinds) != 1:
+            _fail(node, field, "a case has exactly one of recv, send, after or default"
+                  + (f" (got {', '.join(kinds)})" if kinds else ""))
+        kind = kinds[0]
+        key_node, value_node = entries[kind]
+        if kind == SELECT_DEFAULT:
+            if "do" in entries:
+                _fail(node, _join(field, "do"), "default takes its statements itself: "
+                      "{default: [...]}")
+            return Stmt(kind, _line(node), field,
+                        body=self.body(value_node, _join(field, kind), 1))
+        parts = (self.stmt_after(value_node, _join(field, kind)) if kind == "after"
+                 else self.stmt_send(value_node, _join(field, kind)))
+        stmt = Stmt(kind, _line(node), field, **parts)
+        if "do" in entries:
+            stmt.body = self.body(entries["do"][1], _join(field, "do"), 1)
+        return stmt
+
+    def stmt_serve(self, node, field):
+        """{rate: R, dist: poisson|constant, count: N, handler: F, backlog: B}."""
+        entries = self.mapping(node, field, "a mapping {rate: R, count: N, handler: F}")
+        self.check_keys(entries, field, SERVE_KEYS)
+        for key in ("rate", "count", "handler"):
+            if key not in entries:
+                _fail(node, _join(field, key), f"serve needs {key}:")
+        options = {key: self.scalar(entries[key][1], _join(field, key), parse)
+                   for key, parse in (("rate", parse_rate), ("dist", parse_serve_dist),
+                                      ("backlog", parse_positive)) if key in entries}
+        return {"target": self.name(entries["handler"][1], _join(field, "handler")),
+                "count": self.scalar(entries["count"][1], _join(field, "count"), parse_positive),
+                "serve": options}
+
+    def stmt_after(self, node, field):
+        return {"dur": self.duration(node, field)}
 
     def stmt_yield(self, node, field):
         if not (isinstance(node, ScalarNode) and self.value(node, field) is None):
@@ -496,6 +561,8 @@ class _Builder:
             parts["count"] = self.scalar(entries["n"][1], _join(field, "n"), parse_count)
         if "group" in entries:
             parts["group"] = self.name(entries["group"][1], _join(field, "group"))
+        if "depth" in entries:
+            parts["depth"] = self.scalar(entries["depth"][1], _join(field, "depth"), parse_depth)
         return parts
 
     def stmt_syscall(self, node, field):
@@ -539,9 +606,10 @@ def check_param_value(value):
 # --- checks across the whole file --------------------------------------------------------------
 
 def walk(body):
-    """Every statement of ``body``, nested ones included, in program order."""
+    """Every statement of ``body``, nested ones included (select cases too), in program order."""
     for stmt in body:
         yield stmt
+        yield from walk(stmt.cases)
         yield from walk(stmt.body)
 
 
@@ -569,12 +637,31 @@ def _check_declared(name: Name, space: str, declared: dict) -> None:
 
 
 def _edges(func: Function) -> dict[str, int]:
-    """Functions that ``func`` starts or calls -> line of the first statement doing so."""
+    """Functions that ``func`` starts or calls -> line of the first statement doing so.  A
+    `go: F` inside F is bounded recursion, not an edge: it starts F only while the goroutine's
+    depth is above 0, with one less, so it ends after `depth` levels."""
     edges: dict[str, int] = {}
     for stmt in walk(func.body):
-        if stmt.kind in ("go", "call"):
+        if stmt.kind == "go" and stmt.target.value == func.name:
+            if stmt.depth is not None:
+                raise WorkloadError(None, stmt.depth.line, stmt.depth.field,
+                                    f"'{func.name}' starting itself takes its own depth minus "
+                                    "one: depth is given where it is first started")
+            continue
+        if stmt.kind in ("go", "call", "serve"):
             edges.setdefault(stmt.target.value, stmt.line)
     return edges
+
+
+MAX_DEPTH = 1 << 31
+
+
+def parse_depth(value) -> int:
+    """A bounded recursion's depth: a count below 2**31."""
+    depth = parse_count(value)
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"depth {depth} is too large (at most {MAX_DEPTH - 1})")
+    return depth
 
 
 def _call_order(wl: Workload) -> list[str]:

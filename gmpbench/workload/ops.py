@@ -38,6 +38,23 @@ SETPROCS = 42      # a=n                          runtime.GOMAXPROCS(n): stop, p
 LOCKTHREAD = 43    #                              runtime.LockOSThread()
 UNLOCKTHREAD = 44  #                              runtime.UnlockOSThread()
 
+# channels as Go has them (select / close / range), bounded recursion and serve (issue 14): a
+# block numbered from OPS14 on, so that renumbering it is the one edit of OPS14 (the interpreter
+# tests ranges of it: CLOSE..CASE are the channel statements)
+OPS14 = UNLOCKTHREAD + 1  # after issue 13's block (40..44)
+CLOSE = OPS14 + 0  # a=chan                       close(c)
+RANGE = OPS14 + 1  # a=chan, b=pc after the loop   v, ok := <-c; !ok jumps to b (`for range c`)
+JMP = OPS14 + 2    # a=pc                         jump (end of a range body, of a select case)
+SELECT = OPS14 + 3  # a=cases, b=default body pc or -1, c=pc after   selectgo over the CASE rows
+CASE = OPS14 + 4   # a=CASE_* kind, b=chan or dist, c=body pc       one row per case after SELECT
+CASE_RECV, CASE_SEND, CASE_AFTER = 1, 2, 3   # the case kinds (runtime/layout.py re-exports them)
+# bounded recursion: a goroutine's depth is the levels of `go: F` inside F it may still start
+GO_SELF = OPS14 + 5  # a=entry, b=n, c=group+1    `go: F` inside F: only at depth > 0; depth - 1
+GO_DEPTH = OPS14 + 6  # a=entry, b=n, c=group+1 + depth << 32   `go: {fn: F, depth: N}`
+# serve: open-loop arrivals on a listening connection, one goroutine per request
+SERVE_BEGIN = OPS14 + 7  # a=inter-arrival dist, b=count  push frames: requests left, next arrival
+SERVE_ACCEPT = OPS14 + 8  # a=handler entry, b=backlog, c=pc after  accept due ones, else netwait
+
 NAMES = {
     RET: "RET", WORK: "WORK", GO: "GO", WAIT_CHILDREN: "WAIT_CHILDREN", WAIT_GROUP: "WAIT_GROUP",
     SEND: "SEND", RECV: "RECV", YIELD: "YIELD", SYSCALL: "SYSCALL", NETWAIT: "NETWAIT",
@@ -45,6 +62,9 @@ NAMES = {
     CALL: "CALL", LOCK: "LOCK", UNLOCK: "UNLOCK",
     WORLDSEMA: "WORLDSEMA", STW: "STW", SETPROCS: "SETPROCS", LOCKTHREAD: "LOCKTHREAD",
     UNLOCKTHREAD: "UNLOCKTHREAD",
+    CLOSE: "CLOSE", RANGE: "RANGE", JMP: "JMP", SELECT: "SELECT", CASE: "CASE",
+    GO_SELF: "GO_SELF", GO_DEPTH: "GO_DEPTH", SERVE_BEGIN: "SERVE_BEGIN",
+    SERVE_ACCEPT: "SERVE_ACCEPT",
 }
 
 # --- distributions: dists[i] = [kind, p1, p2], nanoseconds --------------------------------------

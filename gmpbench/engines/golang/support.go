@@ -70,6 +70,8 @@ type G struct {
 	goids, goidsEnd                int64           // this G's batch of goids for the Gs it starts
 	nCreated, nSyscalls, nNetwaits int64
 	ts                             syscall.Timespec
+	depth                          int64 // bounded recursion: levels of `go: F` inside F it may still start
+	arrival                        int64 // serve: the scheduled arrival of the request this handler serves
 }
 
 func splitmix(x uint64) uint64 {
@@ -114,8 +116,24 @@ func (g *G) spawn(f func(*G), group *sync.WaitGroup) {
 	go newG(g.goid(), g, group).body(f)
 }
 
+// spawnDepth is spawn with the child's bounded-recursion depth (`go: {fn: F, depth: N}`, and
+// `go: F` inside F, which starts nothing at depth 0).
+func (g *G) spawnDepth(f func(*G), group *sync.WaitGroup, depth int64) {
+	g.children.Add(1)
+	if group != nil {
+		group.Add(1)
+	}
+	g.nCreated++
+	child := newG(g.goid(), g, group)
+	child.depth = depth
+	go child.body(f)
+}
+
 func (g *G) body(f func(*G)) {
 	f(g)
+	if g.arrival != 0 {
+		histAdd(&reqLat, nanotime()-g.arrival)
+	}
 	g.flush()
 	g.parent.children.Done()
 	if g.group != nil {
@@ -286,6 +304,53 @@ func startEmulator() {
 	}
 }
 
+// ---- serve: open-loop arrivals on a listening connection ----------------------------------------
+
+var (
+	reqLat              [histBuckets]int64 // atomic: a request's scheduled arrival -> its handler's end
+	reqLate, reqDropped int64              // atomic
+)
+
+// serve is `serve:`, net/http's accept loop, as the port runs it: the server accepts every
+// arrival that is due by now (drawing the gaps from this G's stream, in the port's order) --
+// dropping what exceeds the backlog (a full listen queue), counting as late what it accepts
+// after the next arrival was due -- and starts one goroutine per request; then it asks the
+// emulator for readiness of its listener (this G's connection) at the next scheduled arrival
+// and reads, parked on Go's netpoller until then. The schedule never waits for the server.
+func (g *G) serve(handler func(*G), n, backlog int64, gap func() int64) {
+	next := nanotime() + gap()
+	for left := n; ; {
+		now, waiting := nanotime(), int64(0)
+		for left > 0 && next <= now {
+			arrival := next
+			next += gap()
+			left--
+			waiting++
+			if waiting > backlog {
+				atomic.AddInt64(&reqDropped, 1)
+				continue
+			}
+			if next <= now {
+				atomic.AddInt64(&reqLate, 1)
+			}
+			g.spawnRequest(handler, arrival)
+		}
+		if left == 0 {
+			break
+		}
+		g.netwait(next - nanotime()) // the listener: ready at the next arrival
+	}
+	g.children.Wait()
+}
+
+func (g *G) spawnRequest(f func(*G), arrival int64) {
+	g.children.Add(1)
+	g.nCreated++
+	child := newG(g.goid(), g, nil)
+	child.arrival = arrival
+	go child.body(f)
+}
+
 // ---- histograms: gmpbench.runtime.stats's log-linear buckets ------------------------------------
 
 func histBucket(v int64) int {
@@ -359,6 +424,7 @@ type runFigures struct {
 	MaxRSS           int64            `json:"max_rss"`  // bytes: VmHWM over the run
 	RSSBase          int64            `json:"rss_base"` // bytes: VmRSS before it
 	GsMax            int64            `json:"gs_max"`   // Gs created, main included
+	RequestLatency   map[string]int64 `json:"request_latency"`
 	SafepointLatency map[string]int64 `json:"safepoint_latency,omitempty"`
 }
 
@@ -451,6 +517,16 @@ func runOnce(warmup bool) runFigures {
 	if usesNetwait {
 		fig.Counters["netwaits"] = netwaits
 	}
+	if usesServe {
+		fig.RequestLatency = sparse(&reqLat)
+		requests := int64(0)
+		for _, c := range fig.RequestLatency {
+			requests += c
+		}
+		fig.Counters["requests"] = requests
+		fig.Counters["requests_late"] = atomic.SwapInt64(&reqLate, 0)
+		fig.Counters["requests_dropped"] = atomic.SwapInt64(&reqDropped, 0)
+	}
 	if usesSTW {
 		stwFigures(&fig)
 	}
@@ -481,7 +557,7 @@ func main() {
 	runProcs = *procs
 	usesSTW = workloadUsesSTW
 	runtime.GOMAXPROCS(*procs)
-	if usesNetwait {
+	if usesNetwait || usesServe {
 		startEmulator()
 	}
 	out := json.NewEncoder(os.Stdout)
