@@ -280,7 +280,13 @@ func drive(b bench, args []string, ipus float64, sum *summary) {
 			}
 			for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
 				if *flagWatch && strings.HasPrefix(line, "Benchmark") {
-					line += fmt.Sprintf(" %d peak-threads", atomic.LoadInt64(&peak))
+					// The child's own count at its end is a floor: under load the driver's
+					// first sample can come after the child has exited.
+					p := atomic.LoadInt64(&peak)
+					if own := int64(lineMetric(line, "threads")); own > p {
+						p = own
+					}
+					line += fmt.Sprintf(" %d peak-threads", p)
 				}
 				if strings.HasPrefix(line, "Benchmark") {
 					line += " " + fmtVal(other) + " other-cpu"
@@ -338,6 +344,19 @@ func waitIdle(cores float64, max time.Duration) {
 type summary struct {
 	order []string
 	vals  map[string][]float64
+}
+
+// lineMetric is the value of unit in a benchmark line ("... 6 threads ..."), or -1.
+func lineMetric(line, unit string) float64 {
+	f := strings.Fields(line)
+	for i := 2; i+1 < len(f); i += 2 {
+		if f[i+1] == unit {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+				return v
+			}
+		}
+	}
+	return -1
 }
 
 func (s *summary) add(line string) {
