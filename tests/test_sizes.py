@@ -143,7 +143,7 @@ def test_a_million_parked_goroutines_each_run_exactly_once(core):
     assert r.gs_max == r.gs_limit == 1_000_001           # all alive at once: every row used
     figures = RunFigures.from_run(r)
     assert figures.max_rss == r.max_rss > r.rss_base > 0
-    # a G row, its frame stack, its sudog block (state.words_per_g: about 400 bytes) and the
+    # a G row, its frame stack, its sudog block (state.words_per_g: about 340 bytes) and the
     # page tables; Go's stack alone is 2 KiB
     words = 8 * words_per_g(prog)
     assert 0.6 * words < figures.bytes_per_g < 1.5 * words
