@@ -143,7 +143,7 @@ def test_a_million_parked_goroutines_each_run_exactly_once(core):
     assert r.gs_max == r.gs_limit == 1_000_001           # all alive at once: every row used
     figures = RunFigures.from_run(r)
     assert figures.max_rss == r.max_rss > r.rss_base > 0
-    # a G row, its frame stack, its sudog block (state.words_per_g: about 400 bytes) and the
+    # a G row, its frame stack, its sudog block (state.words_per_g: about 340 bytes) and the
     # page tables; Go's stack alone is 2 KiB
     words = 8 * words_per_g(prog)
     assert 0.6 * words < figures.bytes_per_g < 1.5 * words
@@ -155,6 +155,10 @@ def test_heaps_are_only_sized_for_programs_that_use_them(tmp_path):
     _, prog, _ = compile_text(tmp_path, NESTED, n=300)      # neither sleeps nor netwaits
     S = new_state(prog, 1, BASE, 4, prog.max_gs, 1)
     assert S[L.H_NETHEAP] - S[L.H_TIMERS] == L.LINE       # one cache line, not a row per G
+    # no select: one sudog row per G (a G waits in one channel operation at a time), and the
+    # select header is G row words, not a row of the block
+    assert S[L.H_SUDOGN] == 1
+    assert S[L.H_MREQLAT] - S[L.H_SUDOGS] == L.SGSTRIDE * (prog.max_gs + 1)
     assert S[L.H_MEVENTS] - S[L.H_NETHEAP] == L.LINE
     _, conns, _ = compile_file("workloads/million.yaml", crowd=1000, conns=10)
     S = new_state(conns, 1, BASE, 4, conns.max_gs, 1)
@@ -171,9 +175,9 @@ functions:
     - select: [{recv: c}, {after: 1ms}, {after: 2ms}]
 """)
     S = new_state(tmo, 1, BASE, 4, tmo.max_gs, 1)
-    # two afters of one select at once per G; a header and three sudogs per G
+    # two afters of one select at once per G; three sudogs per G (its header is in its G row)
     assert S[L.H_NETHEAP] - S[L.H_TIMERS] >= 2 * L.HEAP_WORDS * tmo.max_gs
-    assert S[L.H_SUDOGN] == 4
+    assert S[L.H_SUDOGN] == 3
 
 
 LIMITED = """

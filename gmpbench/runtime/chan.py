@@ -2,7 +2,7 @@
 queues of sudogs that selectgo (selectgo.py) shares.
 
 Every field of a channel is guarded by its lock.  A blocked G waits as a sudog (a row of its own
-block of the sudog table, layout's SG_*) in recvq or sendq; the partner dequeues the sudog,
+block of the sudog table, layout's SG_*; its select header SEL_* is in its G row) in recvq or sendq; the partner dequeues the sudog,
 carries the value, stores the sudog in the G's SEL_PARAM (g.param) and readies it with
 ready(next=true) -- so the partner's P runs it next.  closechan readies every waiter with
 SEL_PARAM = 0.  A G that blocks returns PARK to the M with the channel still locked; park_m
@@ -96,8 +96,10 @@ def waitq_pop(S, q):
 
 @core(i64(Sarr, i64, i64))
 def sudog(S, gp, k):
-    """The id of gp's k-th sudog (k >= 1; row 0 of gp's block is its select header)."""
-    return gp * S[H_SUDOGN] + k
+    """The id of gp's k-th sudog, k = 1..S[H_SUDOGN] (row k - 1 of gp's block).  Never 0 -- the
+    nil of wait queue links, SEL_PARAM's "a close woke it" and the timer heap -- because gp >= 1
+    (row 0 of the G table is unused) and H_SUDOGN >= 1 (state.sudogs_per_g)."""
+    return gp * S[H_SUDOGN] + k - 1
 
 
 @core(i64(Sarr, i64))
@@ -107,14 +109,14 @@ def sgx(S, sg):
 
 @core(i64(Sarr, i64))
 def sg_g(S, sg):
-    """sudog.g"""
+    """sudog.g: gp's block holds ids gp * H_SUDOGN .. gp * H_SUDOGN + H_SUDOGN - 1 (sudog)."""
     return sg // S[H_SUDOGN]
 
 
 @core(i64(Sarr, i64))
 def selx(S, gp):
-    """Index of gp's select header (SEL_* words)."""
-    return S[H_SUDOGS] + gp * S[H_SUDOGN] * SGSTRIDE
+    """Index of gp's select header (SEL_* words): its G row, where the header lives (layout.py)."""
+    return gx(S, gp)
 
 
 @core(void(Sarr, i64, i64, i64))

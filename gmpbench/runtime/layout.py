@@ -81,7 +81,7 @@ def check_tables(names: dict, tables) -> None:
 
 # ---- G: a goroutine (table allg[gid]) ----------------------------------------------------------
 Gidle, Grunnable, Grunning, Gsyscall, Gwaiting, Gdead = 0, 1, 2, 3, 4, 6
-_G = Table("G", "G_")
+_G = Table("G", "G_", "SEL_", "REQ_")
 G_STATUS = _G.word()       # atomic; checked transitions in casgstatus
 G_GOID = _G.word()         # set by newproc on the creating M
 G_PC = _G.word()           # owner (the M running it): next instruction
@@ -109,6 +109,15 @@ G_NETSTATE = _G.word()     # owner: 1 while a `netwait` waits for readiness
 G_LOCKEDM = _G.word()      # the M this G is locked to (0 none); set and cleared by the G itself
 # --- select / close / serve (issue 14): G words ---
 G_DEPTH = _G.word()        # owner: bounded recursion: levels of `go: F` inside F it may still start
+# --- sizes (issue 16): the select header, in the G row ---
+# The select header (select.go's g.selectDone and g.param) was row 0 of a G's sudog block: in the
+# G row it fills words the row's cache-line rounding already paid for (GSTRIDE is unchanged), so
+# a program without `select` keeps one sudog row per G and no header row.  These words sit on the
+# row's last line, after every older G word: no hot G word moved.
+SEL_DONE = _G.word()       # atomic: g.selectDone -- 0 while blocked, CAS to 1 by the one waker
+SEL_PARAM = _G.word()      # g.param: the sudog that completed the G's operation; 0: a close woke it
+SEL_RESUME = _G.word()     # owner: 1 while the G is parked in a channel operation (resumes it)
+REQ_ARRIVAL = _G.word()    # owner (serve.py): ns (nanotime) its request was due; 0: none
 # (new G words: append a marked block here)
 GSTRIDE = _G.end()
 
@@ -273,7 +282,7 @@ H_STWLAT = _S.word()         # 2 * histogram.NBUCKETS: time-to-safepoint, then p
                              # (written by the worldsema holder)
 # --- select / close / serve (issue 14): header words ---
 H_SUDOGS = _S.word()         # the sudog table: H_SUDOGN rows of SGSTRIDE words per G
-H_SUDOGN = _S.word()         # rows per G: 1 + the most cases of any select of the program
+H_SUDOGN = _S.word()         # rows per G: the most cases of any select of the program, >= 1
 H_MREQLAT = _S.word()        # histogram.NBUCKETS per M: a request's scheduled arrival -> its end
 # (new tables: append their header word here)
 H_END = _S.word()            # size of S
@@ -329,9 +338,9 @@ X_SEMAQ = _X.words(WAITQ_WORDS)  # sema lock: Gs blocked in semacquire
 XSTRIDE = _X.end()
 
 # --- select / close / serve (issue 14): the sudog table ---
-# Sudogs (chan.go's sudog): every G owns a block of S[H_SUDOGN] rows of SGSTRIDE words: row 0 is
-# the G's select header (SEL_*), rows 1.. are its sudogs, one per case of the select it blocks in
-# (row 1 for a plain send/recv).  Sudog id sg = gp * S[H_SUDOGN] + k.
+# Sudogs (chan.go's sudog): every G owns a block of S[H_SUDOGN] rows of SGSTRIDE words, its
+# sudogs k = 1..H_SUDOGN, one per case of the select it blocks in (k = 1 for a plain send/recv);
+# its select header is in its G row (SEL_*).  Sudog id sg = gp * S[H_SUDOGN] + k - 1 (chan.sudog).
 _SG = Table("sudog", "SG_")
 SG_NEXT = _SG.word()       # chan lock: wait queue links
 SG_PREV = _SG.word()
@@ -342,14 +351,8 @@ SG_KIND = _SG.word()       # the case kind, CASE_* (select only)
 SG_POLL = _SG.word()       # owner: pollorder[k - 1] (a case index, 0-based)
 SG_LOCKORD = _SG.word()    # owner: lockorder[k - 1]
 SGSTRIDE = _SG.end()
-_SEL = Table("select header", "SEL_", "REQ_")   # row 0 of a G's sudog block
-SEL_DONE = _SEL.word()     # atomic: g.selectDone -- 0 while blocked, CAS to 1 by the one waker
-SEL_PARAM = _SEL.word()    # g.param: the sudog that completed the G's operation; 0: a close woke it
-SEL_RESUME = _SEL.word()   # owner: 1 while the G is parked in a channel operation (resumes it)
-REQ_ARRIVAL = _SEL.word()  # owner (serve.py): ns (nanotime) its request was due; 0: none
-assert _SEL.end() <= SGSTRIDE, "the select header must fit in a sudog row"
 
-check_tables(globals(), (_G, _M, _P, _S, _C, _W, _X, _SG, _SEL))
+check_tables(globals(), (_G, _M, _P, _S, _C, _W, _X, _SG))
 
 # ---- per-M statistics (table mstats[mid]) -------------------------------------------------------
 COUNTERS = (

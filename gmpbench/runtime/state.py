@@ -79,8 +79,9 @@ def uses_net(code: np.ndarray) -> bool:
 
 
 def words_per_g(program) -> int:
-    """The int64 words each G table row brings with it: its G row, frame stack, sudog block
-    (select header and sudogs) and timer / network heap entries."""
+    """The int64 words each G table row brings with it: its G row (with its select header),
+    frame stack, sudog block (a sudog per case of the largest select, at least one) and timer /
+    network heap entries."""
     code = _code(program)
     heaps = L.HEAP_WORDS * (timers_per_g(code) + uses_net(code))
     return (L.GSTRIDE + max(1, int(program.max_depth)) + sudogs_per_g(code) * L.SGSTRIDE
@@ -187,10 +188,12 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
 
 
 def sudogs_per_g(code: np.ndarray) -> int:
-    """Rows of a G's sudog block: its select header and one sudog per case of the largest
-    select of the program (at least one, for a plain send/recv)."""
+    """Rows of a G's sudog block: one sudog per case of the largest select of the program, at
+    least one.  A G waits in at most one channel operation at a time (it runs one statement; a
+    select queues one sudog per case, chan.chansend/chanrecv one), so without `select` one row
+    is enough; the select header is a G row's words (layout.py), not a row of this block."""
     selects = code[code[:, 0] == SELECT, 1]
-    return 1 + max(1, int(selects.max()) if selects.size else 1)
+    return max(1, int(selects.max()) if selects.size else 1)
 
 
 def max_procs(code: np.ndarray, procs: int) -> int:
