@@ -20,6 +20,7 @@ from gmpbench.bench.cases import (
 from gmpbench.bench.runner import MODES, Runner, Settings
 from gmpbench.runtime.policy import PRESETS
 from gmpbench.workload import WorkloadError
+from util import DEADLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
 PING_PONG = str(ROOT / "workloads" / "ping-pong.yaml")
@@ -199,14 +200,6 @@ def test_run_end_to_end(tmp_path):
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(saved[0])],
                            capture_output=True, text=True, timeout=60, check=False)
     assert stats.returncode == 0, stats.stderr
-
-
-DEADLOCK = """\
-name: stuck
-channels: {never: 0}
-main:
-  - recv: never
-"""
 
 
 def test_run_deadlock_exits_1(tmp_path):

@@ -2,7 +2,7 @@
 import pytest
 
 from gmpbench.runtime.policy import knobs
-from gmpbench.runtime.stats import percentiles
+from gmpbench.runtime.stats import bucket_bounds
 from gmpbench.runtime.threads import run_program
 
 from util import compile_file, compile_text
@@ -75,8 +75,28 @@ def test_sysmon_polls_when_every_p_is_busy(core, tmp_path):
     assert r.wall_time < 0.5 * 0.3                    # they did not wait for the hog
 
 
-def test_latency_is_measured_from_due_time(core):
-    _, prog, _ = compile_file("workloads/netpoll-heavy.yaml", conns=4, requests=200)
-    r = run(prog, 1)
-    p50, p99 = percentiles(r.netpoll_latency, [50, 99])
-    assert 0 <= p50 <= p99
+NETWAITS = """
+name: slow-net
+main:
+  - go: {fn: conn, n: 4}
+  - wait: children
+functions:
+  conn:
+    - repeat: 10
+      do: [{netwait: 20ms}]
+"""
+
+
+def test_latency_is_measured_from_due_time(core, tmp_path):
+    """A conn waits 10 x 20 ms back to back, so its 10 latencies (due -> running) fit in what
+    the run's wall time leaves beside its 200 ms of waiting: sum <= wall - 200 ms.  That holds
+    however slow the host (a stall lengthens the wall time as much as the latencies).
+    Measured from the wait's start instead, each latency would be >= 20 ms and the sum >= 200
+    ms per conn, over the bound unless the host stalled the run by as much again."""
+    _, prog, _ = compile_text(tmp_path, NETWAITS)
+    r = run(prog, 2)
+    hist = r.netpoll_latency
+    assert int(hist.sum()) == r.counters["netwaits"] == 4 * 10
+    low, _ = bucket_bounds()
+    total = float((hist * low).sum()) / 1e9             # a lower bound of the latencies' sum
+    assert 0 <= total <= 4 * (r.wall_time - 10 * 0.020) + 1e-3

@@ -49,3 +49,65 @@ def compile_text_in(directory, text, **params):
     """compile_text for scripts without pytest's tmp_path: the compiled Program only."""
     from pathlib import Path
     return compile_text(Path(directory), text, **params)[1]
+
+
+def wait_for(predicate, timeout: float = 120.0, what: str = "a state"):
+    """Poll ``predicate()`` until it returns something true, and return that: tests wait for
+    a state rather than sleep a fixed time (the machine is shared: a fixed sleep is either too
+    short under load or wasted)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        got = predicate()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def worker_threads_cpu(pid: int) -> float:
+    """CPU seconds used by the threads of process ``pid`` other than its main thread: in a
+    process running the core, the Ms' (each M is a thread; the main thread only supervises).
+    0 when the process is gone."""
+    import os
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        tids = [t for t in os.listdir(f"/proc/{pid}/task") if t != str(pid)]
+    except FileNotFoundError:
+        return 0.0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])          # utime, stime
+    return total / tick
+
+
+def run_is_under_way(pid: int, cpu: float = 0.2):
+    """A predicate for wait_for: process ``pid``'s Ms have burnt ``cpu`` seconds, so a run of
+    a CPU-bound workload is in progress (its main G started well before)."""
+    return lambda: worker_threads_cpu(pid) >= cpu
+
+
+FOREVER = """\
+name: forever
+main:
+  - go: {fn: spin, n: 2}
+  - wait: children
+functions:
+  spin:
+    - loop: 1h
+      do: [{work: 1ms}]
+"""
+
+
+DEADLOCK = """\
+name: stuck
+channels: {never: 0}
+main:
+  - recv: never
+"""
