@@ -101,12 +101,6 @@ def test_go_processes_are_counterbalanced_with_the_port_processes():
     assert 0 < sum(firsts) < 20                 # go is not always first, nor always second
 
 
-def test_modes_are_ordered():
-    fast, normal, rigorous = (MODES[m] for m in ("fast", "normal", "rigorous"))
-    assert fast.processes * fast.values < normal.processes * normal.values \
-        < rigorous.processes * rigorous.values
-
-
 def test_bad_arguments_raise_before_running(tmp_path):
     with pytest.raises(UsageError, match="unknown policy 'nope'"):
         load_groups([PING_PONG], ["nope"])

@@ -111,3 +111,17 @@ channels: {never: 0}
 main:
   - recv: never
 """
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def busy_worker(pid: int, cpu: float = 0.2):
+    """A predicate for wait_for: the child of process ``pid`` (a `gmpbench run`) whose Ms have
+    burnt ``cpu`` seconds -- a worker in the middle of a CPU-bound run -- else None."""
+    return lambda: next((c for c in children(pid) if worker_threads_cpu(c) >= cpu), None)
