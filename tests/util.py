@@ -14,6 +14,14 @@ def empty_program(max_depth: int = 1) -> Program:
                    mutex_names=[], max_depth=max_depth)
 
 
+def bare_state(procs: int = 1, policy: str = "baseline", **kw):
+    """A scheduler state with no threads, for driving the core's functions directly."""
+    from gmpbench.runtime.policy import parse_policy
+    from gmpbench.runtime.state import new_state
+    return new_state(empty_program(), procs, parse_policy(policy)[1], max_threads=4, max_gs=16,
+                     seed=1, **kw)
+
+
 def compile_file(path, **params):
     wl = load_workload(path)
     overrides = {k: [v] for k, v in params.items()}
