@@ -18,7 +18,7 @@ from gmpbench.runtime.trace import (
 )
 
 from test_cli import PING_PONG, gmpbench
-from util import compile_file, compile_text
+from util import STEALABLE, compile_file, compile_text
 
 
 def _ping_pong(rounds=1000, procs=1, **kw):
@@ -42,10 +42,15 @@ def test_ping_pong_trace_alternates_on_p1(core):
     assert len(starts) == r.counters["schedules"]
     assert len(stops) == len(starts)
     assert set(starts["p"]) == {1}
-    # after main parks, pinger and ponger take turns: no G starts twice in a row
-    workers = starts["goid"][starts["goid"] != 1]
-    assert set(workers) == {2, 3}
-    assert np.all(workers[1:] != workers[:-1])
+    # after main parks, pinger and ponger take turns: a G starts twice in a row only when it
+    # stopped for another reason than blocking on the channel (a sysmon preemption, which a
+    # slow host makes more likely: the pair shares one 10 ms time slice)
+    workers = (starts["goid"] != 1) & (stops["goid"] != 1)
+    goids, why = starts["goid"][workers], [stop_reason(int(a)) for a in stops["arg"][workers]]
+    assert set(goids) == {2, 3}
+    again = np.nonzero(goids[1:] == goids[:-1])[0]
+    assert all(why[i] == "preempt" for i in again), [why[i] for i in again]
+    assert len(again) <= r.counters["preemptions"]
     reasons = {stop_reason(int(a)) for a in stops["arg"]}
     assert "park: chan receive" in reasons and "exit" in reasons
     # on one M, every start is followed by its G's stop
@@ -76,20 +81,8 @@ def test_syscalls_are_recorded(core):
     assert any(e["name"] == "syscall" and e["ph"] == "X" for e in doc["traceEvents"])
 
 
-STEALABLE = """
-name: stealable
-main:
-  - go: {fn: w, n: 64}
-  - wait: children
-functions:
-  w:
-    - work: 2ms
-"""
-
-
 def test_steals_are_recorded(core, tmp_path):
-    """main puts 64 Gs of 2 ms on P1's queue; the M woken for P2 steals from it.  For no steal
-    to happen the host would have to keep that M off every core for the whole 128 ms of work."""
+    """STEALABLE at procs=2 steals (see its comment)."""
     _, prog, _ = compile_text(tmp_path, STEALABLE)
     r = run_program(prog, 2, knobs(), trace=True)
     steals = r.trace[r.trace["kind"] == EV_STEAL]

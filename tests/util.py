@@ -133,3 +133,17 @@ def busy_worker(pid: int, cpu: float = 0.2):
     """A predicate for wait_for: the child of process ``pid`` (a `gmpbench run`) whose Ms have
     burnt ``cpu`` seconds -- a worker in the middle of a CPU-bound run -- else None."""
     return lambda: next((c for c in children(pid) if worker_threads_cpu(c) >= cpu), None)
+
+
+# main puts 64 Gs of 2 ms on P 1's queue at once; the M woken for P 2 steals half of what is
+# left -- many Gs, not one.  For no steal, or only steals of one G, to happen the host would have
+# to keep that M off the cores for nearly the whole 128 ms of work.
+STEALABLE = """
+name: stealable
+main:
+  - go: {fn: w, n: 64}
+  - wait: children
+functions:
+  w:
+    - work: 2ms
+"""
