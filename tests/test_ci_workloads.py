@@ -20,9 +20,7 @@ def test_fan_out_steals_at_procs_2(gmpbench):
 
 def test_syscall_heavy_at_procs_1(gmpbench):
     r = gmpbench("workloads/syscall-heavy.yaml", procs=1, iters=20)
-    c = r.counters
-    assert c["syscalls"] == 64 * 20
-    assert c["syscall_fast_exits"] + c["syscall_slow_exits"] == c["syscalls"]
+    assert r.counters["syscalls"] == 64 * 20
 
 
 def test_netpoll_heavy_delivers_every_request(gmpbench):

@@ -18,6 +18,7 @@ from gmpbench.bench.cases import (
     split_policy_args,
 )
 from gmpbench.bench.runner import MODES, Runner, Settings
+from gmpbench.runtime.layout import COUNTERS
 from gmpbench.runtime.policy import PRESETS
 from gmpbench.workload import WorkloadError
 from util import DEADLOCK
@@ -102,8 +103,6 @@ def test_go_processes_are_counterbalanced_with_the_port_processes():
 
 
 def test_bad_arguments_raise_before_running(tmp_path):
-    with pytest.raises(UsageError, match="unknown policy 'nope'"):
-        load_groups([PING_PONG], ["nope"])
     with pytest.raises(WorkloadError, match="unknown param 'nope'"):
         load_groups([PING_PONG], None, None, ["nope=1"])
     bad_knobs = tmp_path / "k.yaml"
@@ -189,7 +188,7 @@ def test_run_end_to_end(tmp_path):
     assert "paired t test on the log ratios" in out.stdout
     assert re.search(r"^time: [\d.]+s = running [\d.]+s \(\d+%.*overhead", out.stdout, re.M)
     run = cases[0]["processes"][0]["runs"][0]
-    assert run["counters"]["runnext_puts"] > 0 and run["latency"]
+    assert set(run["counters"]) >= set(COUNTERS) and run["latency"]
     assert cases[1]["knobs"]["runnext"] == 0
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(saved[0])],
                            capture_output=True, text=True, timeout=60, check=False)

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 
-import pytest
 
 from gmpbench.bench.runner import MODES
 from gmpbench.report import read_results
