@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 
-
 from gmpbench.bench.runner import MODES
 from gmpbench.report import read_results
 
@@ -46,18 +45,19 @@ def runs_per_process(data) -> dict:
 
 def test_processes_values_and_warmups_are_what_run_measures(tmp_path):
     out = gmpbench("run", PING_PONG, *TINY, "--policy", "baseline,no-runnext",
-                   "-p", "2", "-n", "3", "-w", "1", "-o", tmp_path / "r.json")
+                   "-p", "2", "-n", "5", "-w", "2", "-o", tmp_path / "r.json")
     assert out.returncode == 0, out.stderr
     data = json.loads((tmp_path / "r.json").read_text())
-    # 2 processes; -n 3 blocks rounded up to 4 (an ABBA pair is two blocks); 1 warm-up each
-    assert runs_per_process(data) == {f"{PP}/policy=baseline": [4, 4],
-                                      f"{PP}/policy=no-runnext": [4, 4]}
+    # none of them the defaults (4 processes, calibrated values, 1 warm-up): 2 processes; -n 5
+    # blocks rounded up to 6 (an ABBA pair is two blocks); 2 warm-ups each
+    assert runs_per_process(data) == {f"{PP}/policy=baseline": [6, 6],
+                                      f"{PP}/policy=no-runnext": [6, 6]}
     for bench in data["benchmarks"]:
-        assert [len(run["warmups"]) for run in bench["runs"]] == [1, 1]
+        assert [len(run["warmups"]) for run in bench["runs"]] == [2, 2]
     workers = [[p["worker"] for p in c["processes"]] for c in data["gmpbench"]["cases"]]
     assert workers[0] == workers[1] and len(set(workers[0])) == 2   # both policies, 2 processes
     settings = data["gmpbench"]["info"]["settings"]
-    assert (settings["processes"], settings["warmups"], settings["min_time"]) == (2, 1, 0.0)
+    assert (settings["processes"], settings["warmups"], settings["min_time"]) == (2, 2, 0.0)
 
 
 def test_a_mode_sets_the_processes_and_calibrates(tmp_path):
