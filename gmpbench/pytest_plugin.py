@@ -15,7 +15,8 @@ and returns the case's summary (gmpbench.report.stats.CaseSummary): ``.wall_time
 ``.netpoll_latency`` (the same figures from a readiness's due time to its goroutine running;
 None without ``netwait``), ``.counters`` (median per run), ``.cpu_time``, ``.runs``,
 ``.values``.  Params not given take the workload file's value
-(a param with several values must be given).
+(a param with several values must be given).  A run that fails (deadlock, timeout) fails its
+test; Ctrl-C during a run stops its threads and then the session, as pytest does on Ctrl-C.
 
 Options:
   --gmpbench-rounds N        measured runs per case (default 5), after --gmpbench-warmup (1)

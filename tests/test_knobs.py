@@ -10,6 +10,7 @@ test_fidelity_deviations.py.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ from gmpbench.runtime.sched import may_steal, steal_work
 from gmpbench.runtime.state import table
 from gmpbench.runtime.threads import run_program
 
-from util import bare_state, compile_file, compile_text, hog_workload
+from util import YIELDERS, bare_state, compile_file, compile_text, hog_workload
 
 
 def run(path_or_text, procs, policy="baseline", tmp_path=None, **params):
@@ -36,18 +37,6 @@ def counter(S, mid, index) -> int:
 
 
 # --- real runs ---------------------------------------------------------------------------
-
-YIELDERS = """
-name: yielders
-main:
-  - go: {fn: yielder, n: 100}
-  - wait: children
-functions:
-  yielder:
-    - repeat: 50
-      do: [yield]
-"""
-
 
 def test_global_batch_0_takes_one_g_at_a_time(core, tmp_path):
     """At procs=1 every yield puts a G on the global queue.  globrunqget's batch moves the
@@ -126,33 +115,16 @@ def test_syscall_fastpath_0_always_exits_through_exitsyscall0(core):
     assert slow["syscall_fast_exits"] == 0 and slow["syscall_slow_exits"] == slow["syscalls"]
 
 
-POLICIES = """
-name: pp
-channels: {ping: 0, pong: 0}
-policies: {runnext: 0, fairness_tick: 7}
-main:
-  - go: pinger
-  - go: ponger
-  - wait: children
-functions:
-  pinger:
-    - repeat: 500
-      do: [{send: ping}, {recv: pong}]
-  ponger:
-    - repeat: 500
-      do: [{recv: ping}, {send: pong}]
-"""
-
-
 def test_a_workloads_policies_map_is_applied_in_a_run(core, tmp_path):
     from gmpbench.bench.cases import prepare_case
     from gmpbench.bench.measure import run_once
     from gmpbench.workload import load_workload
     path = tmp_path / "pp.yaml"
-    path.write_text(POLICIES)
+    path.write_text(Path("workloads/ping-pong.yaml").read_text()
+                    + "policies: {runnext: 0, fairness_tick: 7}\n")
     wl = load_workload(path)
     for text, runnext in (("baseline", 0), ("baseline,runnext=1", 1)):   # the command line wins
-        prepared = prepare_case(wl, {}, 1, text)
+        prepared = prepare_case(wl, {"rounds": 500}, 1, text)
         assert prepared.policy.knobs[K_FAIRNESS_TICK] == 7
         c = run_once(prepared).counters
         assert (c["runnext_puts"] >= 1000) if runnext else (c["runnext_puts"] == 0)

@@ -7,7 +7,7 @@ from gmpbench.runtime.policy import PRESETS, knobs, parse_policy
 from gmpbench.runtime.threads import run_program
 
 from test_runtime_syscalls import looping_hog
-from util import STEALABLE, bare_state, compile_file, compile_text, hog_workload
+from util import STEALABLE, YIELDERS, bare_state, compile_file, compile_text, hog_workload
 
 # Small cases of every shipped workload, so that 11 presets x 5 workloads stay quick.
 SMALL = {
@@ -82,18 +82,6 @@ def test_steal_one_takes_one_g_per_steal(core, tmp_path):
 def test_no_spinning_never_spins(core, fanout_baseline):
     assert fanout_baseline["spinning_transitions"] > 0
     assert counters(*FANOUT, "no-spinning", batches=200)["spinning_transitions"] == 0
-
-
-YIELDERS = """
-name: yielders
-main:
-  - go: {fn: yielder, n: 100}
-  - wait: children
-functions:
-  yielder:
-    - repeat: 50
-      do: [yield]
-"""
 
 
 def test_no_fairness_never_takes_from_the_global_queue_first(core, tmp_path):

@@ -147,3 +147,16 @@ functions:
   w:
     - work: 2ms
 """
+
+
+# 100 Gs yielding 50 times each: at procs=1 every yield goes through the global queue.
+YIELDERS = """
+name: yielders
+main:
+  - go: {fn: yielder, n: 100}
+  - wait: children
+functions:
+  yielder:
+    - repeat: 50
+      do: [yield]
+"""
