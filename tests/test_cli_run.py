@@ -13,7 +13,7 @@ from gmpbench.bench.runner import MODES
 from gmpbench.report import read_results
 
 from test_cli import PING_PONG, gmpbench
-from util import FOREVER, busy_worker, wait_for
+from util import FOREVER, busy_worker, default_sigint, wait_for
 
 TINY = ["--param", "rounds=200", "--procs", "1", "-q"]
 PP = "ping-pong/rounds=200/procs=1"
@@ -24,7 +24,7 @@ def popen_run(*args, cwd):
     does: SIGINT to the whole process group (the run and its workers)."""
     return subprocess.Popen([sys.executable, "-m", "gmpbench", "run", *map(str, args)],
                             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=default_sigint)
 
 
 def finish(p, timeout=180):

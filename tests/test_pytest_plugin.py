@@ -15,7 +15,7 @@ from synthetic import PING_PONG, results
 
 from gmpbench import pytest_plugin
 from gmpbench.report import read_results, write_results
-from util import DEADLOCK, FOREVER, run_is_under_way, wait_for
+from util import DEADLOCK, FOREVER, default_sigint, run_is_under_way, wait_for
 
 pytest_plugins = ["pytester"]
 
@@ -219,7 +219,8 @@ def test_after(tmp_path):
 """)
     p = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                           "--gmpbench-warmup=0", "test_forever.py"], cwd=tmp_path,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         preexec_fn=default_sigint)
     try:
         wait_for(run_is_under_way(p.pid), what="the run's Ms to burn CPU")
         p.send_signal(signal.SIGINT)

@@ -3,7 +3,7 @@ import signal
 import subprocess
 import sys
 
-from util import run_is_under_way, wait_for
+from util import default_sigint, run_is_under_way, wait_for
 
 SCRIPT = r"""
 import sys, time
@@ -46,7 +46,7 @@ def test_ctrl_c_stops_the_threads(core, tmp_path):
     RunInterrupted and the process exits on its own -- every thread stopped and joined (a
     thread left running would keep it alive: communicate's timeout would fail the test)."""
     p = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     try:
         assert p.stdout.readline().strip() == "running"
         wait_for(run_is_under_way(p.pid), what="the Ms to burn CPU")

@@ -121,6 +121,14 @@ main:
 """
 
 
+def default_sigint():
+    """preexec_fn for a child that a test Ctrl-Cs: SIGINT as a terminal's process would have it.
+    A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored
+    across exec -- a suite run that way would otherwise send signals nobody hears."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def children(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
