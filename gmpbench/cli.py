@@ -1,8 +1,6 @@
 """The ``gmpbench`` command: argument parsing, dispatch, and all the printing.
 
-Exit status (README, "Running workloads"): 0 success; 1 a run failed (deadlock, timeout,
-crash of the core);
-2 bad input (file, YAML, schema, unknown policy or param, unreadable results); 130 Ctrl-C.
+Exit status: bench/status.py's EXIT_* (README, "Running workloads").
 Heavy modules (numba, scipy, matplotlib) are imported by the commands that need them, so
 ``validate`` and bad input answer at once.
 """
@@ -11,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+from .bench.status import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
+
 COMMANDS = ("run", "compare", "report", "validate", "policies", "disasm", "doctor")
 
 
@@ -143,6 +142,9 @@ def _runner(args, groups, schedtrace, trace, prestarted):
 
 
 def cmd_run(args) -> int:
+    if args.cluster:                    # whole cases on the nodes of a cluster
+        from .bench.cluster_command import cmd_run_cluster
+        return cmd_run_cluster(args)
     import time
     started = time.monotonic()
     schedtrace = _schedtrace_seconds(args.schedtrace)
@@ -303,6 +305,9 @@ def _add_run(sub) -> None:
     p.add_argument("--trace", metavar="FILE.json", help="record an execution trace of one run "
                    "of one case (Chrome trace JSON, for Perfetto); no results file unless -o")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line, no summary")
+    p.add_argument("--cluster", metavar="ADDRESS|local:N", help="run whole cases on the nodes "
+                   "of a Dask cluster (scheduler ADDRESS), one case per node at a time; local:N "
+                   "starts N workers here (docs/cluster.md; pip install 'gmpbench[cluster]')")
     p.set_defaults(func=cmd_run)
 
 

@@ -15,10 +15,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .bench.status import EXIT_OK, EXIT_RUN_FAILED
+
 CPU = Path("/sys/devices/system/cpu")
 DEFAULT_TIMER_SLACK = 50_000        # ns
 
-# the A/A workload: ping-pong at procs=1 (runnext hand-offs), short runs
+# the A/A workload: ping-pong at procs=1 (runnext hand-offs), short runs.  Embedded, not read
+# from workloads/ (not installed with the package); its body is the documented example that
+# tests/test_workload_compiler.py checks against docs/workloads.md (duplicates lists the pair).
 AA_WORKLOAD = """\
 name: doctor-aa
 description: ping-pong for gmpbench doctor's A/A comparison
@@ -273,12 +277,12 @@ def doctor_lines(repetitions: int, progress=None) -> tuple[list[str], int]:
     findings = system_checks()
     lines = ["gmpbench doctor", "==============="]
     lines += [line for f in findings for line in f.lines()]
-    status = 0
+    status = EXIT_OK
     if repetitions:
         aa = aa_run(repetitions, progress)
         found = aa_findings(aa)
         lines += [line for f in found for line in f.lines()]
-        status = 1 if aa.false > max(1, round(0.05 * repetitions)) else 0
+        status = EXIT_RUN_FAILED if aa.false > max(1, round(0.05 * repetitions)) else EXIT_OK
     warns = sum(f.level == "WARN" for f in findings)
     lines.append(f"{warns} warning(s) about the host" + ("" if repetitions else
                                                           "; A/A run skipped"))

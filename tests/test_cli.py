@@ -23,14 +23,12 @@ from gmpbench.runtime.policy import PRESETS
 from gmpbench.workload import WorkloadError
 from util import DEADLOCK
 
-ROOT = Path(__file__).resolve().parents[1]
+from util import ROOT, run_cli
+
 PING_PONG = str(ROOT / "workloads" / "ping-pong.yaml")
 
 
-def gmpbench(*args, cwd=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "gmpbench", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                          check=False)
+gmpbench = run_cli
 
 
 # --- arguments -----------------------------------------------------------------------------
@@ -54,7 +52,7 @@ def test_param_and_procs_arguments():
         {"rounds": ["10", "20", "30"], "d": ["5us"]}
     assert parse_procs_arg("1,2,2,4") == [1, 2, 4]
     for bad in (lambda: parse_param_args(["rounds"]), lambda: parse_procs_arg("0"),
-                lambda: parse_procs_arg("two")):
+                lambda: parse_procs_arg("two"), lambda: parse_procs_arg("1,1000000")):
         with pytest.raises(UsageError):
             bad()
 
@@ -212,7 +210,7 @@ def test_prestarted_worker_takes_its_job_from_stdin(core, tmp_path):
     from gmpbench.bench.prestart import WORKER, JobWorker
     from gmpbench.bench.runner import settings_for, worker_command
     from gmpbench.report.results import read_results
-    group = load_groups(["workloads/ping-pong.yaml"], ["baseline"], "1", ["rounds=100"])[0]
+    group = load_groups([PING_PONG], ["baseline"], "1", ["rounds=100"])[0]
     worker = JobWorker()
     for i in range(2):                  # one worker process serves job after job
         out = tmp_path / f"w{i}.json"

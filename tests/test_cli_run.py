@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+from gmpbench.bench.prestart import worker_env
 from gmpbench.bench.runner import MODES
 from gmpbench.report import read_results
 
@@ -24,7 +25,7 @@ def popen_run(*args, cwd):
     does: SIGINT to the whole process group (the run and its workers)."""
     return subprocess.Popen([sys.executable, "-m", "gmpbench", "run", *map(str, args)],
                             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=default_sigint)
+                            start_new_session=True, preexec_fn=default_sigint, env=worker_env())
 
 
 def finish(p, timeout=180):

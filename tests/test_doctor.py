@@ -1,11 +1,10 @@
 """gmpbench doctor: host checks and the A/A run's verdict."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from gmpbench.doctor import AAResult, Finding, aa_findings, system_checks
 from gmpbench.report.stats import Comparison
+
+from util import run_cli
 
 
 def _comp(ratio, p):
@@ -30,8 +29,7 @@ def test_aa_findings_flag_too_many_false_verdicts():
 
 
 def test_doctor_command(core):
-    out = subprocess.run([sys.executable, "-m", "gmpbench", "doctor", "--aa", "1", "-q"],
-                         capture_output=True, text=True, timeout=300, check=False)
+    out = run_cli("doctor", "--aa", "1", "-q")
     assert out.returncode == 0, out.stderr
     assert "timer slack" in out.stdout and "A/A: " in out.stdout
     assert "significant verdict(s) in 1 A/A comparisons" in out.stdout

@@ -129,7 +129,7 @@ def _arm(S, gp, fd, idle_mid):
         m[L.M_NEXTP] = 0
         mput_list(S, idle_mid)
     unlock(S, L.S_LOCK)
-    eventfd_signal(S, L.S_NETSCRATCH, fd)
+    eventfd_signal(S, L.S_NETEMUBUF, fd)
 
 
 def test_sysmon_netpoll_never_shows_a_false_deadlock(core):
@@ -144,7 +144,7 @@ def test_sysmon_netpoll_never_shows_a_false_deadlock(core):
     S[L.S_NMSYS] = 1
     S[L.S_MAINSTARTED] = 1
     gp = malg(S)
-    fd = eventfd_open(S, L.S_NETSCRATCH, gp)
+    fd = eventfd_open(S, L.S_BREAKBUF, gp)
     assert fd > 0
     hammer = threading.Thread(target=_park_last_m_repeatedly, args=(S,), daemon=True)
     hammer.start()

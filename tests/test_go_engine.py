@@ -21,13 +21,14 @@ from gmpbench.engines.golang import build as gobuild
 from gmpbench.engines.golang.run import _bucket_of, measure_go
 from gmpbench.engines.golang.translate import TRANSLATED, translate
 from gmpbench.report import read_results, render_report
+from gmpbench.runtime.histogram import bucket_bounds
 from gmpbench.runtime.policy import PRESETS
-from gmpbench.runtime.stats import bucket_bounds
 from gmpbench.runtime.threads import RunError
 from gmpbench.workload import load_workload
 from gmpbench.workload.loader import STATEMENTS
 
-ROOT = Path(__file__).resolve().parents[1]
+from util import ROOT, run_cli
+
 WORKLOADS = ROOT / "workloads"
 
 # every shipped workload at a tiny size
@@ -36,8 +37,21 @@ SHIPPED = {
     "fan-out": {"batches": 5, "width": 20},
     "syscall-heavy": {"gs": 4, "iters": 5},
     "netpoll-heavy": {"conns": 8, "requests": 5},
-    "ping-pong-hog": {"rounds": 200, "hog": "50ms"},
+    "go/ping-pong-hog": {"rounds": 200, "hog": "50ms"},
     "wakeup": {"tasks": 50},
+    "serve": {"requests": 200, "rate": "20k"},
+    "go/create-goroutines": {"links": 500},
+    "go/create-goroutines-parallel": {"links": 500},
+    "go/chan-sync": {"rounds": 200},
+    "go/chan-prod-cons": {"messages": 200, "cap": 0},
+    "go/chan-prod-cons-work": {"messages": 200, "cap": 100},
+    "go/wakeup-parallel-spinning": {"iters": 20, "delay_us": 4},
+    "go/wakeup-parallel-syscall": {"iters": 20, "delay_us": 4},
+    "go/matmult": {"leaf": "20ns"},
+    "go/syscall-excess": {"calls": 80},
+    "stw-latency": {"batches": 4, "width": 10, "hog": "1ms"},       # issue 13
+    "setprocs": {"tasks": 100},
+    "locked-thread": {"rounds": 200},
 }
 
 # every statement of the grammar, each distribution, groups, mutexes, calls and loops
@@ -89,9 +103,7 @@ def write(tmp_path, text, name="w.yaml") -> Path:
     return path
 
 
-def gmpbench(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "gmpbench", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=env, check=False)
+gmpbench = run_cli
 
 
 def test_every_statement_has_a_translation():
@@ -116,10 +128,15 @@ def test_shipped_workloads_create_the_same_goroutines_in_both_engines(go_toolcha
     (run,) = go.runs
     assert go.go_version == go_toolchain
     assert run.counters["gs_created"] == port.counters["gs_created"]
-    for counter in ("syscalls", "netwaits"):
+    # serve's listener waits as often as the server catches up: a count that depends on timing
+    same = ("syscalls",) if name == "serve" else ("syscalls", "netwaits")
+    for counter in same:
         assert run.counters.get(counter, 0) == port.counters.get(counter, 0), counter
     assert run.wall_time > 0 and run.cpu_time > 0 and run.threads_max >= procs + 1
-    assert sum(run.latency.values()) > 0            # /sched/latencies had samples
+    if port.counters["schedules"] >= 100:
+        # Go 1.19 times one transition in 8 per goroutine, and a syscall exit onto its P none:
+        # a tiny syscall-bound run may have no sample at all.
+        assert sum(run.latency.values()) > 0        # /sched/latencies had samples
 
 
 @pytest.mark.parametrize("procs", [1, 2])

@@ -10,7 +10,6 @@ test_fidelity_deviations.py.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,7 @@ from gmpbench.runtime.sched import may_steal, steal_work
 from gmpbench.runtime.state import table
 from gmpbench.runtime.threads import run_program
 
-from util import YIELDERS, bare_state, compile_file, compile_text, hog_workload
+from util import ROOT, YIELDERS, bare_state, compile_file, compile_text, hog_workload
 
 
 def run(path_or_text, procs, policy="baseline", tmp_path=None, **params):
@@ -120,7 +119,7 @@ def test_a_workloads_policies_map_is_applied_in_a_run(core, tmp_path):
     from gmpbench.bench.measure import run_once
     from gmpbench.workload import load_workload
     path = tmp_path / "pp.yaml"
-    path.write_text(Path("workloads/ping-pong.yaml").read_text()
+    path.write_text((ROOT / "workloads/ping-pong.yaml").read_text()
                     + "policies: {runnext: 0, fairness_tick: 7}\n")
     wl = load_workload(path)
     for text, runnext in (("baseline", 0), ("baseline,runnext=1", 1)):   # the command line wins

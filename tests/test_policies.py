@@ -1,22 +1,34 @@
 """Every preset acts (its counters prove it) and completes every shipped workload."""
-from pathlib import Path
-
 import pytest
 
-from gmpbench.runtime.policy import PRESETS, knobs, parse_policy
+from gmpbench.runtime.policy import PRESETS, PolicyError, knobs, parse_policy, split_policies
 from gmpbench.runtime.threads import run_program
 
 from test_runtime_syscalls import looping_hog
-from util import STEALABLE, YIELDERS, bare_state, compile_file, compile_text, hog_workload
+from util import ROOT, STEALABLE, YIELDERS, bare_state, compile_file, compile_text, hog_workload
 
-# Small cases of every shipped workload, so that 11 presets x 5 workloads stay quick.
+# Small cases of every shipped workload, so that every preset x every workload stays quick.
 SMALL = {
     "fan-out": {"batches": 100},
     "ping-pong": {"rounds": 5000},
-    "ping-pong-hog": {"rounds": 50, "hog": "100ms"},
+    "go/ping-pong-hog": {"rounds": 50, "hog": "100ms"},
     "syscall-heavy": {"iters": 10},
     "netpoll-heavy": {"conns": 32, "requests": 20},
     "wakeup": {"tasks": 500},
+    "serve": {"requests": 300, "rate": "20k"},
+    # Go's own scheduler benchmarks (workloads/go/)
+    "go/create-goroutines": {"links": 2000},
+    "go/create-goroutines-parallel": {"links": 2000},
+    "go/chan-sync": {"rounds": 500},
+    "go/chan-prod-cons": {"messages": 1000, "cap": 10},
+    "go/chan-prod-cons-work": {"messages": 500, "cap": 0},
+    "go/wakeup-parallel-spinning": {"iters": 50, "delay_us": 0},
+    "go/wakeup-parallel-syscall": {"iters": 50, "delay_us": 0},
+    "go/matmult": {"leaf": "50ns"},
+    "go/syscall-excess": {"calls": 400},
+    "stw-latency": {"batches": 4, "width": 10, "hog": "1ms"},       # issue 13
+    "setprocs": {"tasks": 200},
+    "locked-thread": {"rounds": 500},
 }
 
 
@@ -25,7 +37,9 @@ def run(prog, procs, policy, **kw):
 
 
 def test_every_shipped_workload_has_a_small_case():
-    assert {p.stem for p in Path("workloads").glob("*.yaml")} == set(SMALL)
+    workloads = ROOT / "workloads"
+    assert {str(p.relative_to(workloads).with_suffix(""))
+            for p in workloads.rglob("*.yaml")} == set(SMALL)
 
 
 @pytest.mark.parametrize("workload", sorted(SMALL))
@@ -34,7 +48,7 @@ def test_preset_completes_workload_with_nothing_lost(core, policy, workload):
     wl, prog, case = compile_file(f"workloads/{workload}.yaml", **SMALL[workload])
     r = run(prog, 2, policy)
     c = r.counters
-    abandoned = 1 if workload == "ping-pong-hog" else 0      # the hog outlives the pair
+    abandoned = 1 if workload in ("go/ping-pong-hog", "stw-latency") else 0   # the hog outlives
     assert r.gs_live <= abandoned
     assert c["gs_created"] == c["gs_exited"] + r.gs_live
     for ch in r.channels.values():
@@ -145,6 +159,15 @@ def test_knob_overrides_name_the_policy():
     name, k = parse_policy("baseline,fairness_tick=0,runq_size=64")
     assert name == "baseline,fairness_tick=0,runq_size=64"
     assert k.tolist() == knobs("baseline", {"fairness_tick": 0, "runq_size": 64}).tolist()
+
+
+def test_one_tokenizer_for_one_and_several_policies():
+    """parse_policy reads one policy with the same tokenizer --policy's lists use."""
+    assert split_policies("fairness_tick=0, no-runnext,steal=1") == \
+        [("baseline", {"fairness_tick": "0"}), ("no-runnext", {"steal": "1"})]
+    assert (parse_policy("fairness_tick=0")[1] == parse_policy("baseline,fairness_tick=0")[1]).all()
+    with pytest.raises(PolicyError, match="names 2 policies"):
+        parse_policy("baseline,no-runnext")
 
 
 def test_small_run_queue_overflows_to_the_global_queue(core, fanout_baseline):

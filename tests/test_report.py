@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from synthetic import PING_PONG, results, sample
 
+from gmpbench.bench.prestart import worker_env
 from gmpbench.report import (
     ResultsError,
     read_results,
@@ -26,7 +27,10 @@ from gmpbench.report.stats import (
     smallest_p,
     summarize,
 )
-from gmpbench.runtime.stats import NBUCKETS, hist_bucket, hist_max, percentiles
+from gmpbench.runtime.histogram import NBUCKETS, hist_max, percentiles
+from gmpbench.runtime.stats import hist_bucket
+
+from util import run_cli
 
 GROUP = "ping-pong/rounds=2000/procs=1"
 
@@ -231,7 +235,8 @@ def test_json_report_matches_the_spec(policies):
     for case in data["cases"]:
         spec = ["name", "workload", "params", "procs", "policy", "wall_time", "time_per_op",
                 "sched_latency", "cpu_time", "counters"]
-        assert list(case) == [*spec, "netpoll_latency"]      # the documented keys, then the extra
+        # the documented keys, then those that apply where they have samples
+        assert list(case) == [*spec, "netpoll_latency", "safepoint_latency", "stw_pause"]
         assert set(case["wall_time"]) == {"median", "mean", "stdev", "values"}
         assert set(case["sched_latency"]) == {"p50", "p90", "p99", "p999", "max"}
         assert case["workload"] == "ping-pong" and case["params"] == {"rounds": 2000}
@@ -315,8 +320,7 @@ def test_compare_without_common_cases():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "gmpbench", *args], check=False, capture_output=True,
-                          text=True, timeout=120)
+    return run_cli(*args, timeout=120)
 
 
 def test_cli_compare_and_report(tmp_path, old_new):
@@ -412,7 +416,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, policies):
     out.write_text("old report\n")
     run = subprocess.run([sys.executable, "-m", "gmpbench", "report", src, "--format", "html",
                           "-o", str(out)], capture_output=True, text=True, timeout=120,
-                         check=False, preexec_fn=small_files)
+                         check=False, preexec_fn=small_files, env=worker_env())
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert "File too large" in run.stderr
     assert out.read_text() == "old report\n"
@@ -458,9 +462,28 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
                     for i in range(40)})
     src = write(tmp_path, many)
     p = subprocess.Popen([sys.executable, "-m", "gmpbench", "report", src, "--format", "gobench"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=worker_env())
     first = p.stdout.readline()
     p.stdout.close()                                # as `head -1` exits
     err = p.stderr.read()
     assert p.wait(timeout=120) == 0, err
     assert first.strip() and err == ""
+
+
+def test_a_swept_serve_workload_gets_a_latency_against_load_plot():
+    from types import SimpleNamespace
+
+    from gmpbench.report.document import load_curves
+    from gmpbench.report.html import load_plot
+
+    def summary(policy, rate, thr, p50, p99, procs=2):
+        return SimpleNamespace(workload="serve", procs=procs, policy=policy, throughput=thr,
+                               request_latency={"p50": p50, "p99": p99}, params={"rate": rate})
+    rows = [summary("baseline", r, t, a, b) for r, t, a, b in
+            [(1, 1000.0, 1e-4, 1e-3), (2, 1900.0, 2e-4, 5e-3), (4, 2100.0, 0.1, 0.5)]]
+    rows += [summary("go", 1, 990.0, 1e-4, 2e-3), summary("baseline", 1, 1.0, 1.0, 1.0, procs=1)]
+    (curve,) = load_curves(rows)        # procs=1 has a single point: no curve
+    assert [p[0] for p in curve.points["baseline"]] == [1000.0, 1900.0, 2100.0]
+    assert "<svg" in load_plot(curve)
+    assert load_curves([summary("go", 1, None, 1.0, 1.0)]) == []

@@ -19,7 +19,8 @@ from gmpbench.report import read_results, render_report, units, write_results
 from gmpbench.report.stats import summarize
 from gmpbench.runtime.stats import hist_bucket
 
-ROOT = Path(__file__).resolve().parents[1]
+from util import ROOT, run_cli
+
 GROUP = "netpoll-heavy/conns=16/procs=1"
 BASELINE = f"{GROUP}/policy=baseline"
 OTHER = f"{GROUP}/policy=no-spin"
@@ -192,14 +193,11 @@ def test_rate_units():
 
 def test_netpoll_heavy_end_to_end(tmp_path):
     out = tmp_path / "np.json"
-    cmd = [sys.executable, "-m", "gmpbench", "run", str(ROOT / "workloads" / "netpoll-heavy.yaml"),
-           "--param", "conns=16", "--param", "requests=10", "--procs", "1", "-p", "1", "-n", "1",
-           "--quiet", "-o", str(out)]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    run = run_cli("run", ROOT / "workloads" / "netpoll-heavy.yaml", "--param", "conns=16",
+                  "--param", "requests=10", "--procs", "1", "-p", "1", "-n", "1", "--quiet",
+                  "-o", out)
     assert run.returncode == 0, run.stderr
-    report = subprocess.run([sys.executable, "-m", "gmpbench", "report", str(out),
-                             "--format", "json"], capture_output=True, text=True, timeout=60,
-                            check=False)
+    report = run_cli("report", out, "--format", "json", timeout=60)
     assert report.returncode == 0, report.stderr
     (case,) = json.loads(report.stdout)["cases"]
     latency = case["netpoll_latency"]

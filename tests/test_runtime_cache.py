@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from util import ROOT
+
 PROBE = """
 import json, time
 from gmpbench.runtime import load_core, cache_dir
@@ -60,3 +62,37 @@ def test_cache_dir_is_keyed_on_the_core_sources(tmp_path):
         else:
             assert now not in seen, edited
         seen.add(now)
+
+
+def test_cache_is_scoped_to_gmpbench_and_checks_the_hash(tmp_path):
+    """Importing the core sets no process-wide numba cache directory (a user's own jitted code
+    caches where numba puts it), and a marker from other sources is not a warm cache."""
+    probe = f"""
+import os, json
+from numba import njit
+from numba.core import config
+import gmpbench.runtime as rt
+from gmpbench.runtime import mem, stats
+import user_code
+own = stats.hist_bucket._cache._cache_path
+user = njit(cache=True)(user_code.mine)._cache._cache_path
+marker = rt.cache_dir() / rt.CACHE_MARKER
+rt.cache_dir().mkdir(parents=True, exist_ok=True)
+marker.write_text("0123456789abcdef")
+stale = rt.cache_warm()
+marker.write_text(rt.CORE_HASH)
+print(json.dumps({{"env": os.environ.get("NUMBA_CACHE_DIR"), "config": config.CACHE_DIR,
+                  "own": own, "user": user, "dir": str(rt.cache_dir()), "stale": stale,
+                  "warm": rt.cache_warm()}}))
+"""
+    (tmp_path / "user_code.py").write_text("def mine(x):\n    return x + 1\n")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=300, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["env"] is None and not r["config"]
+    assert r["own"].startswith(r["dir"]) and not r["user"].startswith(r["dir"])
+    assert r["stale"] is False and r["warm"] is True

@@ -2,7 +2,7 @@
 import pytest
 
 from gmpbench.runtime.policy import knobs
-from gmpbench.runtime.stats import bucket_bounds
+from gmpbench.runtime.histogram import bucket_bounds
 from gmpbench.runtime.threads import run_program
 
 from util import compile_file, compile_text

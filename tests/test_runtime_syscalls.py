@@ -133,3 +133,17 @@ def test_schedtrace_prints_go_lines(core):
     pat = re.compile(r"^SCHED \d+ms: gomaxprocs=2 idleprocs=\d+ threads=\d+ "
                      r"spinningthreads=\d+ idlethreads=\d+ runqueue=\d+ \[\d+ \d+\]$")
     assert lines and all(pat.match(line) for line in lines), lines[:3]
+
+
+def test_a_zero_length_syscall_is_a_real_system_call(core):
+    """`syscall: 0` makes a nanosleep(0), as the Go engine's does: the thread sleeps (for its
+    timer slack), which the kernel counts as a voluntary context switch."""
+    import resource
+    from gmpbench.runtime.syscall import blocking_call
+    from gmpbench.runtime.state import new_state
+    from util import empty_program
+    S = new_state(empty_program(), 1, knobs(), max_threads=4, max_gs=16, seed=1)
+    before = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
+    for _ in range(100):
+        blocking_call(S, 0)
+    assert resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw - before >= 50

@@ -1,8 +1,25 @@
 """Helpers shared by the tests."""
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from gmpbench.workload import compile_case, expand_cases, load_workload
 from gmpbench.workload.program import Program
+
+ROOT = Path(__file__).resolve().parents[1]      # the repository: tests resolve paths from it
+
+
+def run_cli(*args, cwd=None, env=None, timeout=300):
+    """``python -m gmpbench ARGS`` of this checkout (importable from any cwd), captured."""
+    from gmpbench.bench.prestart import worker_env
+    base = worker_env()
+    if env is not None:
+        env = {**env, "PYTHONPATH": base["PYTHONPATH"]}
+    return subprocess.run([sys.executable, "-m", "gmpbench", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          env=env or base, check=False)
 
 
 def empty_program(max_depth: int = 1) -> Program:
@@ -23,7 +40,8 @@ def bare_state(procs: int = 1, policy: str = "baseline", **kw):
 
 
 def compile_file(path, **params):
-    wl = load_workload(path)
+    """Load and compile one case of a workload file (relative paths: from the repository)."""
+    wl = load_workload(ROOT / path)
     overrides = {k: [v] for k, v in params.items()}
     case = expand_cases(wl, overrides)[0]
     return wl, compile_case(wl, case), case

@@ -15,8 +15,15 @@ import numpy as np
 
 from ..engines import GO_POLICY, engine_of
 from ..report.results import Case
-from ..runtime.policy import KNOB_NAMES, PolicyError, parse_policy
+from ..runtime.policy import (
+    KNOB_NAMES,
+    PolicyError,
+    format_policy,
+    parse_policy,
+    split_policies,
+)
 from ..workload import Workload, WorkloadError, compile_case, expand_cases, load_workload
+from ..workload.loader import MAX_PROCS
 
 
 class UsageError(ValueError):
@@ -65,29 +72,11 @@ class Policy:
 
 
 def split_policy_args(values: list[str] | None) -> list[str]:
-    """Policy texts from repeated ``--policy`` values.
-
-    A value may hold several policies separated by commas (``baseline,no-runnext``); an item
-    with ``=`` is a knob setting for the preset before it in the same value, or for baseline
-    when it comes first (``--policy fairness_tick=0`` is ``baseline,fairness_tick=0``).
-    """
-    policies: list[list[str]] = []
-    for value in values or []:
-        current = None
-        for item in (part.strip() for part in value.split(",")):
-            if not item:
-                continue
-            if "=" in item:
-                if current is None:
-                    current = ["baseline"]
-                    policies.append(current)
-                key, val = item.split("=", 1)
-                current.append(f"{key.strip()}={val.strip()}")
-            else:
-                current = [item]
-                policies.append(current)
-    texts = [",".join(parts) for parts in policies] or ["baseline"]
-    return list(dict.fromkeys(texts))
+    """Policy texts from repeated ``--policy`` values, each split by policy.split_policies and
+    written back canonically; duplicates dropped, baseline when none is given."""
+    texts = [format_policy(preset, knobs) for value in values or []
+             for preset, knobs in split_policies(value)]
+    return list(dict.fromkeys(texts)) or ["baseline"]
 
 
 def base_knobs(wl: Workload) -> dict:
@@ -146,6 +135,9 @@ def parse_procs_arg(text: str | None) -> list[int] | None:
     for item in (part.strip() for part in text.split(",")):
         if not item.isdigit() or int(item) < 1:
             raise UsageError(f"--procs {text!r}: expected positive integers such as 1,2,4")
+        if int(item) > MAX_PROCS:
+            raise UsageError(f"--procs {text!r}: {item} is more than {MAX_PROCS} Ps (GOMAXPROCS "
+                             f"is at most {MAX_PROCS}, Go's _MaxGomaxprocs)")
         procs.append(int(item))
     return list(dict.fromkeys(procs))
 

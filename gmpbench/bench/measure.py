@@ -19,8 +19,8 @@ def ensure_core(notify=None) -> tuple[float, bool]:
     When the cache is known to be complete this returns at once, sparing the parent the second
     or so that loading the core takes; otherwise it loads (compiling if cold) with
     ``load_core(notify)``.  Returns (seconds, compiled)."""
-    from ..runtime import cache_dir, load_core
-    if (cache_dir() / "complete").exists():
+    from ..runtime import cache_warm, load_core
+    if cache_warm():
         return 0.0, False
     return load_core(notify)
 

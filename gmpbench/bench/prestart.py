@@ -97,7 +97,7 @@ def json_line(args: list[str]) -> str:
 def prestart_worker() -> JobWorker | None:
     """A worker for the first jobs, when the core's cache is warm (a cold core is compiled once,
     by the CLI, before any worker starts)."""
-    from ..runtime import cache_dir
-    if not (cache_dir() / "complete").exists():
+    from ..runtime import cache_warm
+    if not cache_warm():
         return None
     return JobWorker()

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from ..report.results import Results, read_results
 from .cases import Group, Policy
 from .prestart import WORKER, JobWorker, worker_env
+from .status import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED
 
 STOP_GRACE = 10.0          # s a worker gets to stop its threads after Ctrl-C
 WORKER_OVERHEAD = 120.0    # s allowed beyond the runs themselves (start-up, loading the core)
@@ -92,7 +93,8 @@ def policy_label(policies: list[Policy]) -> str:
 
 
 class WorkerFailed(Exception):
-    """A worker that did not deliver: its run failed (status 1) or its input was bad (2)."""
+    """A worker that did not deliver: its run failed (EXIT_RUN_FAILED) or its input was bad
+    (EXIT_BAD_INPUT); any other status is a crash, reported as a failed run."""
 
     def __init__(self, case: str, status: int, text: str):
         self.case = case
@@ -102,10 +104,10 @@ class WorkerFailed(Exception):
 
     @property
     def exit_status(self) -> int:
-        return 2 if self.status == 2 else 1
+        return EXIT_BAD_INPUT if self.status == EXIT_BAD_INPUT else EXIT_RUN_FAILED
 
     def message(self) -> str:
-        if self.status in (1, 2):
+        if self.status in (EXIT_RUN_FAILED, EXIT_BAD_INPUT):
             return self.text
         how = f"was killed by signal {-self.status}" if self.status < 0 else \
             f"exited with status {self.status}"
@@ -252,7 +254,7 @@ class Runner:
             status, err = self._run_alone(cmd, limit, name)
         else:
             status, err = self._run_in_worker(cmd, limit, name)
-        if status != 0:
+        if status != EXIT_OK:
             raise WorkerFailed(name, status, err)
         done = read_results(output)
         for case in done.cases.values():
@@ -270,15 +272,15 @@ class Runner:
         except subprocess.TimeoutExpired:
             worker.kill()
             self.worker = None
-            raise WorkerFailed(name, 1, f"the worker running {name} did not finish within "
-                               f"{limit:.0f}s and was killed\n{worker.error_text()}") from None
+            text = f"the worker running {name} did not finish within {limit:.0f}s and was killed"
+            raise WorkerFailed(name, EXIT_RUN_FAILED, f"{text}\n{worker.error_text()}") from None
         except BrokenPipeError:
             status = worker.proc.wait()
-        if status != 0:
+        if status != EXIT_OK:
             err = worker.error_text()
             self.worker = None
-            return status or 1, err
-        return 0, ""
+            return status, err
+        return EXIT_OK, ""
 
     def _run_alone(self, cmd: list[str], limit: float, name: str) -> tuple[int, str]:
         """A one-job worker whose stdout is shown (--schedtrace)."""
@@ -293,8 +295,8 @@ class Runner:
         except subprocess.TimeoutExpired:
             proc.kill()
             _, err = proc.communicate()
-            raise WorkerFailed(name, 1, f"the worker running {name} did not finish within "
-                               f"{limit:.0f}s and was killed\n{err}") from None
+            text = f"the worker running {name} did not finish within {limit:.0f}s and was killed"
+            raise WorkerFailed(name, EXIT_RUN_FAILED, f"{text}\n{err}") from None
         return proc.returncode, err
 
 

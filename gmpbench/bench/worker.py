@@ -16,8 +16,8 @@ atomically.  Policy ``go`` runs alone in its worker (the real Go runtime, in its
 --schedtrace and --trace take one policy.  pyperf's system metadata
 is collected here, in the measuring process.  stdout carries only schedtrace lines.
 
-Exit status: 0 done; 1 a run failed (the message and the dump on stderr); 2 bad input;
-130 interrupted (nothing written).
+Exit status (status.py): EXIT_OK done; EXIT_RUN_FAILED a run failed (the message and the dump
+on stderr); EXIT_BAD_INPUT bad input; EXIT_INTERRUPTED interrupted (nothing written).
 
 ``_worker --jobs-from-stdin`` is the same worker serving several jobs: it imports the core and
 loads it from the cache first, then reads jobs from its stdin, one JSON list of the arguments
@@ -33,7 +33,7 @@ import json
 import sys
 import time
 
-EXIT_INTERRUPTED = 130
+from .status import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
 
 
 def add_arguments(parser, job_required: bool = False) -> None:
@@ -121,13 +121,13 @@ def run_worker(args) -> int:
         load_core()                     # while the parent is still getting ready
         for job in _jobs_from_stdin():
             status = run_job(job)
-            if status != 0:
+            if status != EXIT_OK:
                 return status
             print(DONE_LINE, flush=True)
-        return 0
+        return EXIT_OK
     if args.workload is None:
         print("gmpbench _worker: the job's arguments are missing", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     return run_job(args)
 
 
@@ -146,7 +146,7 @@ def run_job(args) -> int:
         return EXIT_INTERRUPTED
     except RunError as err:
         print(err, file=sys.stderr)
-        return 1
+        return EXIT_RUN_FAILED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     results = Results(CORE_HASH)
@@ -156,4 +156,4 @@ def run_job(args) -> int:
         results.add_process(one.case, make_process(one.case, CORE_HASH, runs, warmups,
                                                    duration, schedule))
     write_results(args.output, results)
-    return 0
+    return EXIT_OK

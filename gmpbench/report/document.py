@@ -26,6 +26,7 @@ from .stats import (
     geometric_mean,
     summarize,
 )
+from .hosts import machine_warnings, node_of, nodes_differ
 
 # the netpoller's counters, together: calls and their split, Gs delivered and by whom, waits
 NETPOLL_COUNTERS = ("netpoll_calls", "netpoll_nonblocking_calls", "netpoll_blocking_calls",
@@ -56,6 +57,15 @@ LATENCY_KINDS = (
                 "schedules", always=True),
     LatencyKind("netpoll_latency", "netpoll latency (due → running)",
                 "netpoll latency (readiness due -> goroutine running)", "readiness deliveries",
+                always=False),
+    LatencyKind("request_latency", "request latency (arrival → done)",
+                "request latency (scheduled arrival -> handler's end)", "requests",
+                always=False),
+    LatencyKind("safepoint_latency", "time to safepoint (stop requested → stopped)",
+                "time to safepoint (stop requested -> every P stopped)", "stop-the-worlds",
+                always=False),
+    LatencyKind("stw_pause", "stw pause (stopped → started)",
+                "stop-the-world pause (world stopped -> started again)", "stop-the-worlds",
                 always=False),
 )
 
@@ -96,6 +106,16 @@ class Section:
 
 
 @dataclass
+class LoadCurve:
+    """serve's latency against achieved throughput over a swept param, one curve per policy:
+    policy -> [(throughput req/s, p50 s, p99 s)] in the sweep's order (past saturation the
+    achieved throughput may fall back: the curve bends back)."""
+
+    title: str
+    points: dict[str, list[tuple[float, float, float]]]
+
+
+@dataclass
 class Document:
     title: str
     notes: list[str]
@@ -103,6 +123,22 @@ class Document:
     summaries: list[Table]
     bars: list[Bar]
     warnings: list[str] = field(default_factory=list)
+    curves: list[LoadCurve] = field(default_factory=list)
+
+
+def load_curves(summaries: list[CaseSummary]) -> list[LoadCurve]:
+    """A curve per workload and procs whose serve cases swept a param (two or more points)."""
+    by_key: dict[tuple, dict[str, list]] = {}
+    for s in summaries:
+        p50, p99 = (s.request_latency or {}).get("p50"), (s.request_latency or {}).get("p99")
+        if s.throughput is None or p50 is None or p99 is None:
+            continue
+        curve = by_key.setdefault((s.workload, s.procs), {})
+        curve.setdefault(s.policy, []).append((s.throughput, p50, p99))
+    return [LoadCurve(f"{workload} procs={procs}: request latency against throughput",
+                      curves)
+            for (workload, procs), curves in by_key.items()
+            if any(len(points) > 1 for points in curves.values())]
 
 
 def method_notes(ref: str, comps=()) -> list[str]:
@@ -142,12 +178,14 @@ def go_notes(results: Results) -> list[str]:
 # --- sections --------------------------------------------------------------------------------
 
 def _main_table(rows: list[tuple[str, CaseSummary]], comps: dict[str, Comparison],
-                ref: str | None) -> Table:
-    """Wall time and its comparison; an ops/s column when some row's workload sets ops."""
+                ref: str | None, nodes: bool = False) -> Table:
+    """Wall time and its comparison; an ops/s column when some row's workload sets ops; the
+    node that ran each row when ``nodes`` (the cases of the report ran on several)."""
     per_op = any(s.case.ops for _, s in rows)
     header = ["", "runs", "wall time", "±stdev", "time/op", *(["ops/s"] if per_op else []),
-              "cpu time", "threads", f"vs {ref}" if ref else "ratio", "interval", "p", "verdict"]
-    table = Table(header, [])
+              "cpu time", "threads", f"vs {ref}" if ref else "ratio", "interval", "p", "verdict",
+              *(["node"] if nodes else [])]
+    table = Table(header, [], text_columns=("verdict", "node"))
     for label, s in rows:
         c = comps.get(label)
         table.rows.append([
@@ -158,6 +196,7 @@ def _main_table(rows: list[tuple[str, CaseSummary]], comps: dict[str, Comparison
             units.ratio(c.ratio) if c else "", units.interval(c.low, c.high) if c else "",
             units.p_value(c.p_value) if c else "",
             (c.verdict + (" (too noisy)" if c.too_noisy else "")) if c else "",
+            *([node_of(s.case)] if nodes else []),
         ])
     return table
 
@@ -199,14 +238,15 @@ def _counter_table(rows: list[tuple[str, CaseSummary]]) -> Table:
 
 
 def section(title: str, rows: list[tuple[str, CaseSummary]],
-            ref: str | None) -> tuple[Section, dict[str, Comparison]]:
-    """A section comparing every row with the row labelled ``ref`` (no comparison if None)."""
+            ref: str | None, nodes: bool = False) -> tuple[Section, dict[str, Comparison]]:
+    """A section comparing every row with the row labelled ``ref`` (no comparison if None);
+    with ``nodes`` the main table names the node of each row."""
     by_label = dict(rows)
     comps = {} if ref is None else {
         label: compare_cases(by_label[ref].case, s.case)
         for label, s in rows if label != ref}
     plots = _latency_plots(rows)
-    tables = [_main_table(rows, comps, ref), *(_latency_table(rows, p.kind) for p in plots),
+    tables = [_main_table(rows, comps, ref, nodes), *(_latency_table(rows, p.kind) for p in plots),
               _counter_table(rows)]
     return Section(title, tables, plots), comps
 
@@ -248,13 +288,15 @@ def policy_document(results: Results, baseline: str | None = None,
         known = sorted({c.policy for cases in groups.values() for c in cases})
         raise ResultsError(f"no policy {baseline!r} in the results (policies: "
                            f"{', '.join(known)})")
-    sections, bars, by_policy = [], [], {}
+    sections, bars, by_policy, summaries_all = [], [], {}, []
+    nodes = nodes_differ(results.measured())
     for name, cases in groups.items():
         ref = _reference(cases, baseline)
         if baseline and ref != baseline:
             ref = None                          # this group was not run under --baseline
         rows = [(case.policy, summarize(case)) for case in cases]
-        sec, comps = section(name, rows, ref)
+        summaries_all += [s for _, s in rows]
+        sec, comps = section(name, rows, ref, nodes)
         sections.append(sec)
         for policy, comp in comps.items():
             bars.append(Bar(f"{name} {policy}", comp))
@@ -265,7 +307,8 @@ def policy_document(results: Results, baseline: str | None = None,
     summaries = [_geomean_table("policy", by_policy), fidelity_table(groups)]
     warnings = _interrupted(results, "the file") + noise_warnings(
         [(bar.label, bar.comparison) for bar in bars])
-    return Document(title, notes, sections, [t for t in summaries if t], bars, warnings)
+    return Document(title, notes, sections, [t for t in summaries if t], bars, warnings,
+                    load_curves(summaries_all))
 
 
 def noise_warnings(comps: list[tuple[str, Comparison]]) -> list[str]:
@@ -330,8 +373,8 @@ def fidelity_table(groups: dict[str, list]) -> Table | None:
 
 
 def comparison_warnings(old: Results, new: Results) -> list[str]:
-    """What makes OLD and NEW hard to compare: another core, changed workload files, or
-    interrupted runs."""
+    """What makes OLD and NEW hard to compare: another core, changed workload files, cases run
+    on different kinds of machine, or interrupted runs."""
     names, _, _ = pair_cases(old, new)
     warnings = []
     if old.core_hash != new.core_hash:
@@ -343,16 +386,18 @@ def comparison_warnings(old: Results, new: Results) -> list[str]:
     if changed:
         warnings.append(f"workload file(s) changed between the runs: {', '.join(changed)}: "
                         "the same case names may not measure the same thing")
-    return warnings + _interrupted(old, "old") + _interrupted(new, "new")
+    return warnings + machine_warnings(old, new, names) + _interrupted(old, "old") + \
+        _interrupted(new, "new")
 
 
 def compare_document(old: Results, new: Results, title: str = "gmpbench compare") -> Document:
     old_label, new_label = "old", "new"
     names, only_old, only_new = pair_cases(old, new)
     sections, bars, comps = [], [], []
+    nodes = nodes_differ([r.cases[n] for r in (old, new) for n in names])
     for name in names:
         rows = [(old_label, summarize(old.cases[name])), (new_label, summarize(new.cases[name]))]
-        sec, comp = section(name, rows, old_label)
+        sec, comp = section(name, rows, old_label, nodes)
         sections.append(sec)
         bars.append(Bar(name, comp[new_label]))
         comps.append(comp[new_label])

@@ -66,7 +66,7 @@ def latency_plot(title: str, plot: LatencyPlot) -> str:
     from matplotlib.figure import Figure
     from matplotlib.ticker import EngFormatter
 
-    from ..runtime.stats import bucket_bounds
+    from ..runtime.histogram import bucket_bounds
     _, upper = bucket_bounds()
     fig = Figure(figsize=(7, 3.2))
     ax = fig.subplots()
@@ -84,6 +84,29 @@ def latency_plot(title: str, plot: LatencyPlot) -> str:
     ax.grid(True, alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=8, loc="lower right")
+    return _svg(fig)
+
+
+def load_plot(curve) -> str:
+    """Request latency (p50 solid, p99 dashed) against achieved throughput, a colour per
+    policy: the hockey stick that shows where each saturates."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter
+    fig = Figure(figsize=(7, 3.6))
+    ax = fig.subplots()
+    for i, (policy, points) in enumerate(curve.points.items()):
+        x, p50, p99 = (np.array(v, dtype=float) for v in zip(*points))
+        colour = f"C{i}"
+        ax.plot(x, p50, "o-", color=colour, label=f"{policy} p50")
+        ax.plot(x, p99, "s--", color=colour, label=f"{policy} p99")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(EngFormatter(unit="s"))
+    ax.xaxis.set_major_formatter(EngFormatter(unit="req/s"))
+    ax.set_xlabel("achieved throughput (requests handled per second)")
+    ax.set_ylabel("request latency (scheduled arrival -> end)")
+    ax.set_title(curve.title, fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
     return _svg(fig)
 
 
@@ -119,6 +142,9 @@ def render(doc: Document) -> list[str]:
         lines += ["<h2>Ratios</h2>", '<div class="plot">', ratio_plot(doc.bars), "</div>"]
     for summary in doc.summaries:
         lines += _table(summary)
+    for curve in getattr(doc, "curves", ()):
+        lines += ["<h2>Latency against load</h2>", '<div class="plot">', load_plot(curve),
+                  "</div>"]
     lines += ["<ul>", *(f"<li>{html.escape(n)}</li>" for n in doc.notes), "</ul>"]
     for sec in doc.sections:
         lines += _section(sec)

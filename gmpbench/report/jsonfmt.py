@@ -1,5 +1,6 @@
 """Reports as JSON: ``report`` prints the documented schema (README, "Reading results"),
-plus a case's netpoll latency; ``compare`` adds the test."""
+plus a case's netpoll, time-to-safepoint and stop-the-world pause latencies; ``compare`` adds
+the test."""
 from __future__ import annotations
 
 import json
@@ -15,9 +16,11 @@ def _lines(data) -> list[str]:
 def report(results: Results) -> list[str]:
     """{"cases": [{"name", "workload", "params", "procs", "policy", "wall_time": {"median",
     "mean", "stdev", "values"}, "time_per_op", "sched_latency": {"p50", "p90", "p99", "p999",
-    "max"}, "cpu_time", "counters": {...}, "netpoll_latency": {"p50", ..., "max"}}]}, times in
-    seconds; the documented keys, and netpoll_latency beyond them (its figures None without
-    samples)."""
+    "max"}, "cpu_time", "counters": {...}, "netpoll_latency": {"p50", ..., "max"},
+    "safepoint_latency": {...}, "stw_pause": {...}}]}, times in seconds; the documented keys,
+    then the latencies that apply where a workload has samples (their figures None without);
+    cases that served requests (`serve`) add "request_latency" (shaped like sched_latency) and
+    "throughput" (requests/s); cases run on a cluster add "host"."""
     from .document import fidelity_rows
     fidelity = [{"group": name, "port_policy": policy, "wall_time_ratio": wall,
                  "threads_ratio": threads}

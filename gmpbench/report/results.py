@@ -22,7 +22,8 @@ when it took more values than asked, to measure long enough); files without them
 running; empty unless the workload uses ``netwait``), both sparse: {bucket index: count} (buckets
 of gmpbench.runtime.stats).  Files written before ``netpoll_latency`` existed lack it: it reads as
 empty.  A worker writes the same format, one process per case of its job; the runner merges
-those files.
+those files.  A case run on a cluster (``run --cluster``) also has ``host``: its node's host
+metadata (gmpbench.report.hosts).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ import numpy as np
 FORMAT = 1
 UNIT = "second"
 MIN_VALUE = 1e-9          # pyperf values must be > 0
-OPTIONAL_CASE_FIELDS = ("go_version", "processes")   # absent from files that predate them
+OPTIONAL_CASE_FIELDS = ("go_version", "host", "processes")   # absent from older files
 
 
 class ResultsError(ValueError):
@@ -66,26 +67,34 @@ class RunFigures:
     counters: dict[str, int]
     latency: dict[int, int]           # runnable -> running: bucket -> count, non-zero only
     netpoll_latency: dict[int, int] = field(default_factory=dict)   # due -> running, likewise
+    request_latency: dict[int, int] = field(default_factory=dict)   # serve: arrival -> done
+    safepoint_latency: dict[int, int] = field(default_factory=dict)  # stop requested -> stopped
+    stw_pause: dict[int, int] = field(default_factory=dict)          # stopped -> started
+
+    # the histograms beside ``latency``, each absent (empty) from files written before it
+    HISTOGRAMS = ("netpoll_latency", "request_latency", "safepoint_latency", "stw_pause")
 
     @classmethod
     def from_run(cls, result) -> RunFigures:
         """From a gmpbench.runtime.threads.RunResult."""
+        extra = {name: _sparse(getattr(result, name)) for name in cls.HISTOGRAMS
+                 if getattr(result, name, None) is not None}
         return cls(float(result.wall_time), float(result.cpu_time), int(result.threads_max),
                    {k: int(v) for k, v in result.counters.items()},
-                   _sparse(result.latency), _sparse(result.netpoll_latency))
+                   _sparse(result.latency), **extra)
 
     def to_json(self) -> dict:
         return {"wall_time": self.wall_time, "cpu_time": self.cpu_time,
                 "threads_max": self.threads_max, "counters": self.counters,
                 "latency": _sparse_to_json(self.latency),
-                "netpoll_latency": _sparse_to_json(self.netpoll_latency)}
+                **{name: _sparse_to_json(getattr(self, name)) for name in self.HISTOGRAMS}}
 
     @classmethod
     def from_json(cls, data: dict) -> RunFigures:
         return cls(float(data["wall_time"]), float(data["cpu_time"]), int(data["threads_max"]),
                    {k: int(v) for k, v in data["counters"].items()},
                    _sparse_from_json(data["latency"]),
-                   _sparse_from_json(data.get("netpoll_latency", {})))    # older files lack it
+                   **{name: _sparse_from_json(data.get(name, {})) for name in cls.HISTOGRAMS})
 
 
 @dataclass
@@ -129,6 +138,7 @@ class Case:
     knobs: dict[str, int]
     ops: int | None
     go_version: str | None = None    # policy "go": the Go runtime that ran it
+    host: dict | None = None         # --cluster: the node that ran it (report.hosts)
     processes: list[Process] = field(default_factory=list)
 
     @property
@@ -147,7 +157,7 @@ class Case:
     def histogram(self, name: str) -> np.ndarray:
         """The histogram ``name`` of all runs together, dense: ``"latency"`` or
         ``"netpoll_latency"`` (RunFigures' fields)."""
-        from ..runtime.stats import NBUCKETS
+        from ..runtime.histogram import NBUCKETS
         hist = np.zeros(NBUCKETS, dtype=np.int64)
         for run in self.runs:
             for bucket, count in getattr(run, name).items():
@@ -181,7 +191,8 @@ class Case:
         return {"name": self.name, "workload": self.workload, "source": self.source,
                 "workload_hash": self.workload_hash, "params": self.params,
                 "procs": self.procs, "policy": self.policy, "knobs": self.knobs, "ops": self.ops,
-                **({"go_version": self.go_version} if self.go_version else {})}
+                **({"go_version": self.go_version} if self.go_version else {}),
+                **({"host": self.host} if self.host else {})}
 
     def empty_copy(self) -> Case:
         return Case(**self.info_json())
@@ -282,6 +293,11 @@ def read_results(path) -> Results:
             from None
 
 
+def loads_results(text: str) -> Results:
+    """A results file's text (as a worker or a cluster node hands it over) as Results."""
+    return _from_json(json.loads(text), text)
+
+
 def _from_json(data, text: str) -> Results:
     import pyperf
     if not isinstance(data, dict) or "gmpbench" not in data:
@@ -294,7 +310,8 @@ def _from_json(data, text: str) -> Results:
     results = Results(ours["core_hash"], info=ours.get("info", {}))
     for entry in ours["cases"]:
         case = Case(**{k: entry[k] for k in Case.__dataclass_fields__
-                       if k not in OPTIONAL_CASE_FIELDS}, go_version=entry.get("go_version"))
+                       if k not in OPTIONAL_CASE_FIELDS}, go_version=entry.get("go_version"),
+                    host=entry.get("host"))
         pyperf_runs = suite.get_benchmark(case.name).get_runs()
         if len(pyperf_runs) != len(entry["processes"]):
             raise ResultsError(f"case {case.name}: {len(pyperf_runs)} pyperf runs but "

@@ -44,7 +44,9 @@ TEST_NAME = "Mann-Whitney U, two-sided"
 INTERVAL_NAME = f"{CONFIDENCE:.0%} bootstrap interval of the ratio of medians"
 LATENCY_QUANTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 # CaseSummary's latency figures -> the run histogram (RunFigures field) each one summarizes
-LATENCIES = {"sched_latency": "latency", "netpoll_latency": "netpoll_latency"}
+LATENCIES = {"sched_latency": "latency", "netpoll_latency": "netpoll_latency",
+             "request_latency": "request_latency",
+             "safepoint_latency": "safepoint_latency", "stw_pause": "stw_pause"}
 # counters computed per run from two others: name -> (total, the part subtracted from it)
 DERIVED_COUNTERS = {"netpoll_nonblocking_calls": ("netpoll_calls", "netpoll_blocking_calls")}
 
@@ -75,7 +77,7 @@ def median_counters(runs) -> dict[str, float]:
 
 def latency_seconds(hist: np.ndarray) -> dict[str, float | None]:
     """p50/p90/p99/p999/max of a latency histogram (ns buckets), in seconds; None if empty."""
-    from ..runtime.stats import hist_max, percentiles
+    from ..runtime.histogram import hist_max, percentiles
     figures = dict(zip(LATENCY_QUANTILES, percentiles(hist, list(LATENCY_QUANTILES.values()))))
     figures["max"] = hist_max(hist)
     return {k: (None if math.isnan(v) else v / 1e9) for k, v in figures.items()}
@@ -92,9 +94,13 @@ class CaseSummary:
     time_per_op: float | None           # s
     sched_latency: dict                 # p50, p90, p99, p999, max: s (None when no samples)
     netpoll_latency: dict               # the same, of readiness due -> G running (netwait)
+    request_latency: dict               # the same, of a request's arrival -> its end (serve)
+    safepoint_latency: dict             # the same, of stop requested -> world stopped (stw)
+    stw_pause: dict                     # the same, of world stopped -> world started
     cpu_time: float                     # s, median over runs
     threads_max: int                    # most over runs
     counters: dict                      # median over runs
+    throughput: float | None = None     # serve: requests handled / s, median over runs
 
     name = property(lambda self: self.case.name)
     workload = property(lambda self: self.case.workload)
@@ -111,7 +117,8 @@ class CaseSummary:
 
     def to_json(self) -> dict:
         """The case object of ``report --format json``: the documented keys, then
-        netpoll_latency."""
+        netpoll_latency, safepoint_latency and stw_pause, and for serve cases request_latency and
+        throughput."""
         return {"name": self.name, "workload": self.workload, "params": self.params,
                 "procs": self.procs, "policy": self.policy,
                 "wall_time": {"median": self.wall_time, "mean": self.mean,
@@ -119,7 +126,11 @@ class CaseSummary:
                 "time_per_op": self.time_per_op, "sched_latency": self.sched_latency,
                 "cpu_time": self.cpu_time, "counters": self.counters,
                 "netpoll_latency": self.netpoll_latency,
-                **({"go_version": self.case.go_version} if self.case.go_version else {})}
+                "safepoint_latency": self.safepoint_latency, "stw_pause": self.stw_pause,
+                **({"request_latency": self.request_latency, "throughput": self.throughput}
+                   if self.throughput is not None else {}),
+                **({"go_version": self.case.go_version} if self.case.go_version else {}),
+                **({"host": self.case.host} if self.case.host else {})}
 
 
 def summarize(case: Case) -> CaseSummary:
@@ -134,7 +145,16 @@ def summarize(case: Case) -> CaseSummary:
         cpu_time=median([run.cpu_time for run in runs]),
         threads_max=max(run.threads_max for run in runs),
         counters=median_counters(runs),
+        throughput=throughput(runs),
     )
+
+
+def throughput(runs) -> float | None:
+    """serve's achieved throughput: requests handled per second of the run, median over runs
+    (None when no run served requests)."""
+    rates = [run.counters["requests"] / run.wall_time for run in runs
+             if run.counters.get("requests") and run.wall_time > 0]
+    return median(rates) if rates else None
 
 
 # --- two sets of values ----------------------------------------------------------------------

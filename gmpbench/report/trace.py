@@ -1,26 +1,28 @@
 """An execution trace (gmpbench.runtime.trace) as Chrome Trace Event JSON, for Perfetto or
 chrome://tracing: one track per P with an interval per G run (named by the G's function, with
-its goid and why it stopped), one track per M with its syscalls, and instant events for steals,
-syscall exits and netpoll deliveries.  Timestamps are microseconds (the format's unit)."""
+its goid and why it stopped), one track per M with its syscalls, one with the stop-the-world
+pauses (and resizes), and instant events for steals, syscall exits and netpoll deliveries.
+Timestamps are microseconds (the format's unit)."""
 from __future__ import annotations
 
 import json
 
-from ..runtime.layout import WAIT_REASONS
+from ..runtime.layout import WAIT_REASONS, WHY_NAMES
 from ..runtime.trace import (
     EV_GO_START, EV_GO_STOP, EV_NETPOLL, EV_STEAL, EV_SYSCALL_ENTER, EV_SYSCALL_EXIT_FAST,
     EV_SYSCALL_EXIT_SLOW, STEAL_SHIFT, WHY_BITS,
 )
+from ..runtime.trace import EV_STW_START, EV_STW_STOP, EV_STW_STOPPED  # issue 13
 
 PID = 1                     # one process per run
 M_TID_BASE = 1000           # M tracks come after the P tracks
-WHY_NAMES = ["exit", "park", "yield", "preempt", "end of run", "syscall (slow exit)"]
+STW_TID = 999               # the stop-the-world track, between them
 
 
 def stop_reason(arg: int) -> str:
     """EV_GO_STOP's arg as words: "park: chan receive", "yield", ..."""
     why, wait = arg & ((1 << WHY_BITS) - 1), arg >> WHY_BITS
-    name = WHY_NAMES[why] if why < len(WHY_NAMES) else str(why)
+    name = WHY_NAMES.get(why, str(why))
     if name == "park" and 0 < wait < len(WAIT_REASONS):
         return f"park: {WAIT_REASONS[wait]}"
     return name
@@ -56,6 +58,7 @@ class _Builder:
         self.syscalls: dict[int, tuple[int, int]] = {}      # M -> (enter ns, goid)
         self.ps: set[int] = set()
         self.ms: set[int] = set()
+        self.stw: tuple[int, int, int] | None = None      # (stop requested, stopped, procs)
 
     def interval(self, name, tid, start, end, args, cat):
         self.out.append({"name": name, "cat": cat, "ph": "X", "ts": _us(start),
@@ -93,10 +96,29 @@ class _Builder:
             victim, n = arg & ((1 << STEAL_SHIFT) - 1), arg >> STEAL_SHIFT
             self.ps.add(p)
             self.instant("steal", _p_tid(p), t, {"victim": f"P{victim - 1}", "gs": n})
+        elif kind in (EV_STW_STOP, EV_STW_STOPPED, EV_STW_START):
+            self.stop_the_world(kind, t, arg)
         elif kind == EV_NETPOLL:
             tid = _p_tid(p) if p else _m_tid(m)
             (self.ps if p else self.ms).add(p or m)
             self.instant("netpoll", tid, t, {"gs": arg})
+
+    def stop_the_world(self, kind, t, arg):
+        """A stop-the-world as one interval on its track (time to safepoint in its args), and
+        a procresize as an instant when gomaxprocs changed."""
+        if kind == EV_STW_STOP:
+            self.stw = (t, t, arg)
+        elif self.stw is not None and kind == EV_STW_STOPPED:
+            self.stw = (self.stw[0], t, self.stw[2])
+        elif self.stw is not None:
+            start, stopped, procs = self.stw
+            self.stw = None
+            self.ps.update(range(1, arg + 1))       # a track for every P, as for procs
+            self.interval("stop-the-world", STW_TID, start, t,
+                          {"time_to_safepoint_us": _us(stopped - start),
+                           "pause_us": _us(t - stopped), "gomaxprocs": arg}, "stw")
+            if arg != procs:
+                self.instant(f"procresize {procs} -> {arg}", STW_TID, t, {"gomaxprocs": arg})
 
     def end_syscall(self, kind, m, t, goid, p):
         fast = kind == EV_SYSCALL_EXIT_FAST
@@ -119,6 +141,8 @@ class _Builder:
     def names(self, title):
         meta = [{"name": "process_name", "ph": "M", "pid": PID, "args": {"name": title}}]
         tracks = [(_p_tid(p), f"P{p - 1}") for p in sorted(self.ps) if p > 0]
+        tracks += [(STW_TID, "stop-the-world")] if any(e["tid"] == STW_TID for e in self.out) \
+            else []
         tracks += [(_m_tid(m), f"M{m - 1}") for m in sorted(self.ms)]
         for tid, name in tracks:
             meta.append({"name": "thread_name", "ph": "M", "pid": PID, "tid": tid,

@@ -21,22 +21,16 @@ def _core_hash() -> str:
 
 
 CORE_HASH = _core_hash()
+CACHE_MARKER = "complete"       # written into the cache directory, holding CORE_HASH, once warm
 
 
 def _cache_dir() -> Path:
-    """The user's NUMBA_CACHE_DIR, else ~/.cache/gmpbench/numba-<hash of the core's sources>.
-    Set through the environment when numba is not imported yet (a process that only validates
-    input need not import it; worker processes inherit the setting)."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return Path(os.environ["NUMBA_CACHE_DIR"])
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gmpbench"
-    path = base / f"numba-{CORE_HASH}"
-    if "numba" in sys.modules:
-        from numba.core import config
-        config.CACHE_DIR = str(path)
-    else:
-        os.environ["NUMBA_CACHE_DIR"] = str(path)
-    return path
+    """Where numba caches this package's functions (and only them: mem.py's cache locator):
+    numba-<hash of the core's sources> under the user's NUMBA_CACHE_DIR, else under
+    ~/.cache/gmpbench.  Nothing is set process-wide, so other jitted code keeps numba's rules."""
+    base = os.environ.get("NUMBA_CACHE_DIR") or \
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gmpbench"
+    return Path(base) / f"numba-{CORE_HASH}"
 
 
 _CACHE_DIR = _cache_dir()
@@ -44,6 +38,15 @@ _CACHE_DIR = _cache_dir()
 
 def cache_dir() -> Path:
     return _CACHE_DIR
+
+
+def cache_warm() -> bool:
+    """True when the core was compiled into cache_dir() from these very sources (the marker
+    holds the hash it was compiled from)."""
+    try:
+        return (_CACHE_DIR / CACHE_MARKER).read_text() == CORE_HASH
+    except OSError:
+        return False
 
 
 def _skip_blas_probe() -> None:
@@ -64,8 +67,7 @@ def load_core(notify=None) -> tuple[float, bool]:
     cold.  ``notify(message)`` is called before a cold compile so a user knows why they wait.
     Returns (seconds taken, whether it compiled)."""
     import time
-    marker = cache_dir() / "complete"
-    cold = not marker.exists()
+    cold = not cache_warm()
     if cold and notify:
         notify("compiling the scheduler core with numba (first run only; about 30 s)...")
     t0 = time.perf_counter()
@@ -75,6 +77,6 @@ def load_core(notify=None) -> tuple[float, bool]:
         fn.compile(fn.core_sig)
     took = time.perf_counter() - t0
     if cold:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(CORE_HASH)
+        _CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        (_CACHE_DIR / CACHE_MARKER).write_text(CORE_HASH)
     return took, cold

@@ -113,7 +113,7 @@ def pause(typingctx):
 
 @intrinsic
 def cputicks(typingctx):
-    """The time-stamp counter (rdtsc); convert with the factor calibrated in clock.py."""
+    """The time-stamp counter (rdtsc); in ns: clock.ticks_to_ns (factor calibrated in state.py)."""
     def codegen(context, builder, sig, args):
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter")

@@ -11,86 +11,41 @@ import numpy as np
 
 from ..workload import ops
 from .atomics import load_relaxed
-from .chan import chanrecv, chansend
 from .layout import (
+    G_DEPTH,
     G_NETSTATE,
     G_PC,
     G_PREEMPT,
     G_RNG,
     G_SP,
     G_WORKLEFT,
-    S_NS_PER_TSC_Q20,
     S_RUNSTART_NS,
     S_STEPS_PER_NS,
+    WHY_EXIT,
+    WHY_PARK,
+    WHY_PREEMPT,
+    WHY_STOP,
+    WHY_SYSCALL,
+    WHY_YIELD,
 )
 from .lock import nanotime
-from .mem import Sarr, boolean, codex, core, distx, f64, gx, i64, knob, stkx
+from .layout import S_NPROCS, S_WORLDSEMA  # issue 13
+from .mem import Sarr, codex, core, distx, f64, gx, i64, knob, pair, stkx, void
 from .netpoll import netwait_finish, netwait_start
 from .policy import K_ASYNC_PREEMPT
 from .proc import newproc, stopping
+from .sampling import sample
+from .selectgo import STEP_PARK, chan_resume, chan_step, resuming
+from .serve import SERVE_PARK, serve_accept, serve_begin
 from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
+from .lockosthread import lockOSThread, unlockOSThread
+from .stw import stop_the_world
 from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
 from .timers import timesleep
 from .work import spin
 
-WHY_EXIT = 0      # goexit0
-WHY_PARK = 1      # park_m
-WHY_YIELD = 2     # gosched_m
-WHY_PREEMPT = 3   # gopreempt_m
-WHY_STOP = 4      # the run is over; leave the G where it is
-WHY_SYSCALL = 5   # exitsyscall took the slow path (exitsyscall0): see sched.finish
-
 ASYNC_CHUNK = 32       # steps between preemption checks with async_preempt (~100 ns)
 STOP_CHUNK = 1 << 18   # steps between checks for the end of the run otherwise (~1 ms)
-TICKS_MAX = 1 << 40  # ticks_to_ns's range: no overflow of the fixed-point product
-SIGMA_SCALE = 1e9  # lognormal sigma is stored * 1e9 (S holds only integers)
-
-
-@core(i64(Sarr, i64))
-def ticks_to_ns(S, ticks):
-    """A tick count (below 2**40, ~6 minutes) in ns: a multiply, since every execute calls it."""
-    return (min(ticks, TICKS_MAX) * S[S_NS_PER_TSC_Q20]) >> 20
-
-
-@core(f64(Sarr, i64))
-def rand01(S, g):
-    """Uniform in (0, 1) from the G's xorshift64* state."""
-    x = np.uint64(S[g + G_RNG])
-    x ^= x >> np.uint64(12)
-    x ^= x << np.uint64(25)
-    x ^= x >> np.uint64(27)
-    S[g + G_RNG] = np.int64(x)
-    r = x * np.uint64(2685821657736338717)
-    return (np.float64(r >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
-
-
-@core(f64(Sarr, i64))
-def std_normal(S, g):
-    u1 = rand01(S, g)
-    u2 = rand01(S, g)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-
-
-@core(i64(Sarr, i64, i64))
-def sample(S, g, d):
-    """A duration in ns drawn from distribution d with the G's own random stream."""
-    dx = distx(S, d)
-    kind = S[dx]
-    p1 = np.float64(S[dx + 1])
-    p2 = np.float64(S[dx + 2])
-    if kind == ops.D_CONST:
-        v = p1
-    elif kind == ops.D_EXP:
-        v = -p1 * np.log(rand01(S, g))
-    elif kind == ops.D_UNIFORM:
-        v = p1 + (p2 - p1) * rand01(S, g)
-    elif kind == ops.D_NORMAL:
-        v = p1 + p2 * std_normal(S, g)
-    else:
-        v = p1 * np.exp(p2 / SIGMA_SCALE * std_normal(S, g))
-    if v <= 0.0:
-        return 0
-    return np.int64(v)
 
 
 @core(i64(Sarr, i64))
@@ -121,19 +76,49 @@ def burn(S, g, steps):
     return steps
 
 
-@core(boolean(Sarr, i64, i64, i64, i64))
+NOT_BLOCKING, DONE, MUST_PARK = 0, 1, 2     # may_block's answers
+
+
+@core(i64(Sarr, i64, i64, i64, i64))
 def may_block(S, mid, gp, op, a):
-    """The statements that may block: True when gp must park (the operation completes when
-    it is readied)."""
-    if op == ops.SEND:
-        return chansend(S, mid, gp, a)
-    if op == ops.RECV:
-        return chanrecv(S, mid, gp, a)
+    """The sync statements that may block, the only list of them (the channel statements are
+    selectgo.chan_step's): MUST_PARK when gp must park (the operation completes when it is
+    readied), DONE when it completed, NOT_BLOCKING for any other statement (run_g interprets
+    it)."""
     if op == ops.WAIT_CHILDREN:
-        return wait_children(S, mid, gp)
-    if op == ops.WAIT_GROUP:
-        return group_wait(S, mid, gp, a)
-    return mutex_lock(S, mid, gp, a)
+        parks = wait_children(S, mid, gp)
+    elif op == ops.WAIT_GROUP:
+        parks = group_wait(S, mid, gp, a)
+    elif op == ops.LOCK:
+        parks = mutex_lock(S, mid, gp, a)
+    elif op == ops.WORLDSEMA:
+        parks = mutex_lock(S, mid, gp, S[S_WORLDSEMA])   # semacquire(&worldsema)
+    else:
+        return NOT_BLOCKING
+    return MUST_PARK if parks else DONE
+
+
+@core(pair(Sarr, i64, i64, i64))
+def go_operands(S, g, op, c):
+    """(group + 1, the child's depth) of a GO*; depth -1: a GO_SELF at depth 0 starts
+    nothing (bounded recursion's base case)."""
+    if op == ops.GO:
+        return c, 0
+    if op == ops.GO_DEPTH:
+        return c & 0xFFFFFFFF, c >> 32
+    return c, S[g + G_DEPTH] - 1
+
+
+@core(void(Sarr, i64, i64, i64, i64))
+def run_stw(S, mid, g, op, a):
+    """`stw: D` and `setprocs: N` (runtime.GOMAXPROCS), with worldsema held: stop the world,
+    hold it / procresize, start it, release worldsema.  GOMAXPROCS(n) with n the current
+    gomaxprocs changes nothing and stops nothing."""
+    if op == ops.STW:
+        stop_the_world(S, mid, sample(S, g, a), 0)
+    elif a != S[S_NPROCS]:
+        stop_the_world(S, mid, 0, a)
+    mutex_unlock(S, mid, S[S_WORLDSEMA])
 
 
 @core(i64(Sarr, i64, i64))
@@ -142,6 +127,10 @@ def run_g(S, mid, gp):
     g = gx(S, gp)
     stk = stkx(S, gp)
     pc = S[g + G_PC]
+    if resuming(S, gp):                     # readied in a channel statement: complete it
+        pc = chan_resume(S, mid, gp, pc)
+        if pc < 0:
+            return WHY_PARK if pc == STEP_PARK else WHY_STOP
     while True:
         if load_relaxed(S, g + G_PREEMPT) != 0:
             S[g + G_PC] = pc
@@ -152,12 +141,19 @@ def run_g(S, mid, gp):
         ins = codex(S, pc)
         op = S[ins]
         a = S[ins + 1]
-        if op == ops.SEND or op == ops.RECV or op == ops.WAIT_CHILDREN or \
-                op == ops.WAIT_GROUP or op == ops.LOCK:
+        blocking = may_block(S, mid, gp, op, a)
+        if blocking != NOT_BLOCKING:
             pc += 1
-            if may_block(S, mid, gp, op, a):
+            if blocking == MUST_PARK:
                 S[g + G_PC] = pc                # gopark: resumes after the statement
                 return WHY_PARK
+        elif op == ops.SEND or op == ops.RECV or ops.CLOSE <= op <= ops.CASE:
+            if op == ops.JMP:
+                pc = a
+                continue
+            pc = chan_step(S, mid, gp, pc)
+            if pc < 0:
+                return WHY_PARK if pc == STEP_PARK else WHY_STOP
         elif op == ops.NEXT:
             sp = S[g + G_SP] - 1
             left = S[stk + sp] - 1
@@ -176,14 +172,14 @@ def run_g(S, mid, gp):
             S[g + G_WORKLEFT] = left
             if left == 0:
                 pc += 1
-        elif op == ops.GO:
-            n = S[ins + 2]
-            group = S[ins + 3]
+        elif op == ops.GO or op == ops.GO_SELF or op == ops.GO_DEPTH:
+            group, depth = go_operands(S, g, op, S[ins + 3])
+            n = S[ins + 2] if depth >= 0 else 0
             for _ in range(n):
                 child_started(S, gp)
                 if group > 0:
                     group_add(S, group - 1, 1)
-                if newproc(S, mid, a, gp, group) == 0:
+                if newproc(S, mid, a, gp, group, depth) == 0:
                     S[g + G_PC] = pc
                     return WHY_STOP
             pc += 1
@@ -229,6 +225,13 @@ def run_g(S, mid, gp):
             if not exitsyscall(S, mid, gp):
                 S[g + G_PC] = pc
                 return WHY_SYSCALL
+        elif op == ops.SERVE_BEGIN:
+            serve_begin(S, gp, a, S[ins + 2])
+            pc += 1
+        elif op == ops.SERVE_ACCEPT:
+            pc = serve_accept(S, mid, gp, pc)
+            if pc < 0:
+                return WHY_PARK if pc == SERVE_PARK else WHY_STOP
         elif op == ops.NETWAIT:
             if S[g + G_NETSTATE] == 0 and netwait_start(S, mid, gp, sample(S, g, a)):
                 S[g + G_PC] = pc                # resumes here, ready: netwait_finish
@@ -242,5 +245,14 @@ def run_g(S, mid, gp):
                 timesleep(S, mid, gp, ns)
                 S[g + G_PC] = pc
                 return WHY_PARK
+        elif op == ops.STW or op == ops.SETPROCS:
+            run_stw(S, mid, g, op, a)
+            pc += 1
+        elif op == ops.LOCKTHREAD:
+            lockOSThread(S, mid, gp)
+            pc += 1
+        elif op == ops.UNLOCKTHREAD:
+            unlockOSThread(S, mid, gp)
+            pc += 1
         else:
-            raise RuntimeError("run_g: statement not supported by this core yet")
+            raise RuntimeError("run_g: an opcode ops.py does not define")

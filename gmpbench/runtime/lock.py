@@ -8,7 +8,7 @@ A *note* is a one-shot wakeup: ``noteclear`` arms it, ``notesleep`` blocks the c
 until ``notewakeup``; exactly one notewakeup per noteclear (a second is a bug and throws).
 Both keep their word on its own cache line (the caller's layout guarantees that).
 """
-from .atomics import cas, load, pause, store, xchg
+from .atomics import cas, load, pause, store, xadd, xchg
 from .layout import FATAL_THROW, S_FATAL
 from .mem import Sarr, boolean, core, i64, knob, void
 from .osdeps import (
@@ -102,6 +102,23 @@ def unlock(a, i):
         raise RuntimeError("unlock of unlocked lock")
     if v == MUTEX_SLEEPING:
         futex_wake(a, i, 1)
+
+
+@core(void(Sarr, i64, i64))
+def seqwake(a, i, n):
+    """Bump the sequence word a[i], then wake up to n of its sleepers.  Partner: a sleeper that
+    read the sequence before it last looked (seqsleep) -- its futex_wait returns at once when
+    the word has moved, so no bump made between its look and its sleep is lost."""
+    xadd(a, i, 1)
+    futex_wake(a, i, n)
+
+
+@core(void(Sarr, i64, i64, i64))
+def seqsleep(a, i, seq, ns):
+    """Sleep on the sequence word a[i] read as seq, at most ns (none when ns <= 0): seqwake's
+    partner."""
+    if ns > 0:
+        futex_wait(a, i, seq, ns)
 
 
 @core(void(Sarr, i64))

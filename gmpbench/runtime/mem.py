@@ -9,11 +9,18 @@ Every core function is compiled with an explicit signature (``core``): nogil, ca
 counting off, and no specialisation on literal arguments (numba would otherwise compile a new
 copy of a callee for every distinct constant passed to it).
 """
+import os
+
 from numba import njit, types
+from numba.core.caching import CacheImpl, UserProvidedCacheLocator
 from numba.core.registry import CPUDispatcher
 
+from . import cache_dir
+
 from .layout import (
+    CODE_WORDS,
     CSTRIDE,
+    DIST_WORDS,
     GSTRIDE,
     H_ALLG,
     H_ALLM,
@@ -26,6 +33,7 @@ from .layout import (
     H_GSTKDEPTH,
     H_MLAT,
     H_MNETLAT,
+    H_MREQLAT,
     H_MSTATS,
     H_MUTEXES,
     H_RUNQ,
@@ -37,7 +45,28 @@ from .layout import (
     WSTRIDE,
     XSTRIDE,
 )
-from .stats import NBUCKETS
+from .histogram import NBUCKETS
+
+class CoreCacheLocator(UserProvidedCacheLocator):
+    """numba's cache locator for this package's functions only: they cache in
+    runtime.cache_dir() (keyed on the core's sources); any other jitted code in the process
+    (a pytest user's own) is left to numba's usual locators."""
+
+    _package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def __init__(self, py_func, py_file):
+        super().__init__(py_func, py_file)
+        self._cache_path = os.path.join(cache_dir(), self.get_suitable_cache_subpath(py_file))
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if not os.path.abspath(py_file).startswith(cls._package + os.sep):
+            return None
+        return super(UserProvidedCacheLocator, cls).from_function(py_func, py_file)
+
+
+if CoreCacheLocator not in CacheImpl._locator_classes:    # before any core function below
+    CacheImpl._locator_classes.insert(0, CoreCacheLocator)
 
 Sarr = types.int64[::1]     # the state
 i64 = types.int64
@@ -129,13 +158,18 @@ def netlatx(S, mid):
 
 
 @core(i64(Sarr, i64))
+def reqlatx(S, mid):
+    return S[H_MREQLAT] + mid * NBUCKETS
+
+
+@core(i64(Sarr, i64))
 def codex(S, pc):
-    return S[H_CODE] + pc * 4
+    return S[H_CODE] + pc * CODE_WORDS
 
 
 @core(i64(Sarr, i64))
 def distx(S, d):
-    return S[H_DISTS] + d * 3
+    return S[H_DISTS] + d * DIST_WORDS
 
 
 @core(i64(Sarr, i64))

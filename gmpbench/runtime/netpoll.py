@@ -25,16 +25,17 @@ from .layout import (
     G_WAITREASON,
     H_MEVENTS,
     H_NETHEAP,
+    HEAP_VALUE,
     M_SCRATCH,
     PD_READY,
     PD_WAIT,
+    S_BREAKBUF,
     S_BREAKFD,
     S_EPFD,
     S_NETHEAPN,
     S_NETLOCK,
     S_NETNOTE,
     S_NETPOLLWAITERS,
-    S_NETSCRATCH,
     ST_NETPOLL_BLOCKING,
     ST_NETPOLL_CALLS,
     ST_NETPOLL_GS,
@@ -46,7 +47,7 @@ from .layout import (
     Grunnable,
     Gwaiting,
 )
-from .lock import lock, nanotime, unlock
+from .lock import lock, nanotime, seqwake, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, mx, netlatx, void
 from .osdeps import (
     EFD_CLOEXEC,
@@ -63,7 +64,6 @@ from .osdeps import (
     SYS_READ,
     SYS_WRITE,
     addressof,
-    futex_wake,
     syscall6,
 )
 from .proc import casgstatus, injectglist, prepark
@@ -115,7 +115,7 @@ def netpollinit(S):
     if ep < 0:
         return False
     S[S_EPFD] = ep
-    fd = eventfd_open(S, S_NETSCRATCH + 1, BREAK)
+    fd = eventfd_open(S, S_BREAKBUF, BREAK)
     if fd < 0:
         return False
     S[S_BREAKFD] = fd
@@ -131,7 +131,7 @@ def netpollinited(S):
 def netpollbreak(S):
     """Wake an M blocked in netpoll(block=True)."""
     if netpollinited(S):
-        eventfd_signal(S, S_NETSCRATCH + 1, S[S_BREAKFD])
+        eventfd_signal(S, S_BREAKBUF, S[S_BREAKFD])
 
 
 @core(i64(Sarr, i64))
@@ -199,11 +199,10 @@ def net_arm(S, due, conn):
     """Ask the network emulator (netemu.py) to make conn ready at due."""
     lock(S, S_NETLOCK)
     heap_push(S, S[H_NETHEAP], S_NETHEAPN, due, conn)
-    earliest = S[S[H_NETHEAP] + 1] == conn
+    earliest = S[S[H_NETHEAP] + HEAP_VALUE] == conn
     unlock(S, S_NETLOCK)
     if earliest:                        # the emulator sleeps until the old earliest: wake it
-        xadd(S, S_NETNOTE, 1)
-        futex_wake(S, S_NETNOTE, 1)
+        seqwake(S, S_NETNOTE, 1)
 
 
 @core(boolean(Sarr, i64, i64, i64))

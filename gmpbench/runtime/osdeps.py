@@ -16,7 +16,6 @@ llvm.initialize_native_asmparser()
 
 SYS_SCHED_YIELD = 24
 SYS_NANOSLEEP = 35
-SYS_GETTID = 186
 SYS_FUTEX = 202
 SYS_EPOLL_WAIT = 232
 SYS_EPOLL_CTL = 233

@@ -122,23 +122,42 @@ def knobs(preset: str = "baseline", overrides: dict | None = None) -> np.ndarray
     return np.array([vals[n] for n in KNOB_NAMES], dtype=np.int64)
 
 
+def split_policies(text: str) -> list[tuple[str, dict[str, str]]]:
+    """The one tokenizer of the policy syntax: ``preset[,knob=value...]``, several policies
+    separated by commas (``baseline,no-runnext``).  An item with ``=`` is a knob setting for the
+    preset before it, or for baseline when it comes first (``fairness_tick=0`` is
+    ``baseline,fairness_tick=0``).  Returns (preset, {knob: value text}) pairs in order."""
+    policies: list[tuple[str, dict[str, str]]] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if "=" in item:
+            if not policies:
+                policies.append(("baseline", {}))
+            key, value = item.split("=", 1)
+            policies[-1][1][key.strip()] = value.strip()
+        else:
+            policies.append((item, {}))
+    return policies
+
+
+def format_policy(preset: str, overrides: dict) -> str:
+    """A policy written back in its canonical form: ``preset,knob=value,...``."""
+    return ",".join([preset, *(f"{k}={v}" for k, v in overrides.items())])
+
+
 def parse_policy(text: str, base: dict | None = None) -> tuple[str, np.ndarray]:
     """One policy from ``preset[,knob=value...]``, e.g. ``baseline,fairness_tick=0``.
 
     ``base`` holds knob overrides from the workload file, applied before the command line's.
     Returns (display name, knob array)."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts:
+    policies = split_policies(text)
+    if not policies:
         raise PolicyError("empty policy")
-    preset, extra = "baseline", {}
-    for i, part in enumerate(parts):
-        if "=" in part:
-            k, v = part.split("=", 1)
-            extra[k.strip()] = v.strip()
-        elif i == 0:
-            preset = part
-        else:
-            raise PolicyError(f"{part!r}: expected knob=value after the preset name")
+    if len(policies) > 1:
+        raise PolicyError(f"{text.strip()!r} names {len(policies)} policies "
+                          f"({', '.join(p for p, _ in policies)}); expected one")
+    preset, extra = policies[0]
     merged = dict(base or {})
     merged.update(extra)
     return text.strip(), knobs(preset, merged)

@@ -15,6 +15,7 @@ from .layout import (
     FATAL_MAXG,
     FATAL_MAXTHREADS,
     G_CHILDREN,
+    G_DEPTH,
     G_ELEM,
     G_FUNC,
     G_GOID,
@@ -32,6 +33,7 @@ from .layout import (
     G_WAITREASON,
     G_WORKLEFT,
     M_CURG,
+    M_FASTRAND,
     M_NEXTP,
     M_P,
     M_PARK,
@@ -85,7 +87,8 @@ from .layout import (
     Pidle,
     Prunning,
 )
-from .lock import lock, noteclear, notewakeup, unlock
+from .layout import S_GCWAITING, S_NMFREED, S_STOPNOTE, S_STOPWAIT, Pgcstop  # issue 13
+from .lock import lock, noteclear, notewakeup, seqwake, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .osdeps import futex_wait, futex_wake
 from .policy import K_DIRECT_HANDOFF, K_EAGER_WAKEUP, K_SPINNING
@@ -182,7 +185,7 @@ def checkdead(S):
     syscalls all keep an M out of the idle list while they are pending."""
     if S[S_MAINSTARTED] == 0 or stopping(S):
         return
-    run = S[S_MCOUNT] - S[S_NMIDLE] - S[S_NMIDLELOCKED] - S[S_NMSYS]
+    run = S[S_MCOUNT] - S[S_NMFREED] - S[S_NMIDLE] - S[S_NMIDLELOCKED] - S[S_NMSYS]
     if run > 0:
         return
     if run < 0:
@@ -251,15 +254,14 @@ def newm(S, pid, spinning):
         fatal(S, FATAL_MAXTHREADS, S[S_MAXMCOUNT])
         return 0
     S[S_MCOUNT] = mid
-    S[S_THREADS_MAX] = max(S[S_THREADS_MAX], mid)
+    S[S_THREADS_MAX] = max(S[S_THREADS_MAX], mid - S[S_NMFREED])   # mcount(): live Ms
     m = mx(S, mid)
     S[m + M_NEXTP] = pid
     S[m + M_SPINNING] = 1 if spinning else 0
     S[m + M_SCHEDLINK] = S[S_NEWM]
     S[S_NEWM] = mid
     unlock(S, S_LOCK)
-    xadd(S, S_POOLWORD, 1)              # a spare thread takes it (or the next one started)
-    futex_wake(S, S_POOLWORD, 1)
+    seqwake(S, S_POOLWORD, 1)           # a spare thread takes it (or the next one started)
     wake_template(S)                    # ... and the template thread replaces the spare
     return mid
 
@@ -312,7 +314,15 @@ def stopm(S, mid):
     lock(S, S_LOCK)
     mput(S, mid)
     unlock(S, S_LOCK)
-    while load(S, m + M_PARK) == 0:     # notesleep, which also wakes for the end of the run
+    mpark(S, mid)
+
+
+@core(void(Sarr, i64))
+def mpark(S, mid):
+    """notesleep(&m.park) -- which also wakes for the end of the run -- then take the P the
+    waker left in m.nextp (none when the run is stopping)."""
+    m = mx(S, mid)
+    while load(S, m + M_PARK) == 0:
         if stopping(S):
             return
         futex_wait(S, m + M_PARK, 0, -1)
@@ -387,6 +397,10 @@ def handoffp(S, mid, pid):
             startm(S, mid, pid, True)
             return
     lock(S, S_LOCK)
+    if load(S, S_GCWAITING) != 0:
+        gcstop_p(S, pid)                # a stop-the-world waits for this P
+        unlock(S, S_LOCK)
+        return
     if S[S_RUNQSIZE] != 0:
         unlock(S, S_LOCK)
         startm(S, mid, pid, False)
@@ -473,18 +487,39 @@ def gnew(S, mid, pid, entry, parent, group):
     return gp
 
 
-@core(i64(Sarr, i64, i64, i64, i64))
-def newproc(S, mid, entry, parent, group):
-    """`go f()`: a new G on the current P's runnext; returns its id (0: the run failed)."""
+@core(i64(Sarr, i64, i64, i64, i64, i64))
+def newproc(S, mid, entry, parent, group, depth):
+    """`go f()`: a new G on the current P's runnext; returns its id (0: the run failed).
+    depth: its bounded-recursion budget (G_DEPTH), set before the G is published."""
     pid = S[mx(S, mid) + M_P]
     gp = gnew(S, mid, pid, entry, parent, group)
     if gp == 0:
         return 0
-    if direct_handoff(S, mid, gp):
-        return gp
-    runqput(S, mid, pid, gp, True)
-    wakep_if_needed(S, mid)
+    S[gx(S, gp) + G_DEPTH] = depth
+    publish(S, mid, gp)
     return gp
+
+
+@core(void(Sarr, i64, i64))
+def publish(S, mid, gp):
+    """newproc's second half: a new, initialised G into the current P's runnext (or straight
+    to an idle P) -- after this, other Ms may run it."""
+    if direct_handoff(S, mid, gp):
+        return
+    runqput(S, mid, S[mx(S, mid) + M_P], gp, True)
+    wakep_if_needed(S, mid)
+
+
+@core(i64(Sarr, i64))
+def fastrand(S, mid):
+    """The M's xorshift (fastrand): steal order, select's poll order."""
+    m = mx(S, mid)
+    x = np.uint64(S[m + M_FASTRAND])
+    x ^= x << np.uint64(13)
+    x ^= x >> np.uint64(7)
+    x ^= x << np.uint64(17)
+    S[m + M_FASTRAND] = np.int64(x)
+    return np.int64(x >> np.uint64(1))
 
 
 @core(void(Sarr, i64, i64, i64, i64, i64))
@@ -522,3 +557,18 @@ def injectglist(S, mid, glist):
     while n > 0 and load(S, S_NPIDLE) != 0:
         startm(S, mid, 0, False)
         n -= 1
+
+
+# --- STW / procresize / locked Ms (issue 13) ---------------------------------------------------
+
+@core(void(Sarr, i64))
+def gcstop_p(S, pid):
+    """A P stops for a stop-the-world: _Pgcstop, one fewer to wait for, and the last one wakes
+    the stopper (stopTheWorldWithSema's notetsleep on stopnote).  sched.lock must be held: the
+    stopper set stopwait under it and reads it under it."""
+    store(S, px(S, pid) + P_STATUS, Pgcstop)
+    S[S_STOPWAIT] -= 1
+    if S[S_STOPWAIT] == 0:
+        notewakeup(S, S_STOPNOTE)
+    elif S[S_STOPWAIT] < 0:
+        raise RuntimeError("stopTheWorld: negative stopwait")

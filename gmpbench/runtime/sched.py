@@ -6,10 +6,9 @@ G (schedule), run it (execute -> the interpreter), then finish the stop the G as
 continuations that run another G at once (park_m's unlock failing) return it to the loop
 instead of recursing.
 """
-import numpy as np
-
 from .atomics import cas, cputicks, load, load_relaxed, store, store_relaxed, xadd, xchg
-from .interp import (
+from .clock import ticks_to_ns
+from .interp import (  # run_g and its answers: the WHY_* list interp.py imports too (the protocol)
     WHY_EXIT,
     WHY_PARK,
     WHY_PREEMPT,
@@ -17,8 +16,9 @@ from .interp import (
     WHY_SYSCALL,
     WHY_YIELD,
     run_g,
-    ticks_to_ns,
 )
+from .layout import G_LOCKEDM, M_EXITED, M_LOCKEDG, S_GCENTRY, S_GCWAITING  # issue 13
+from .lockosthread import goexit_locked, mexit, startlockedm, stoplockedm
 from .layout import (
     C_LOCK,
     FATAL_THROW,
@@ -30,7 +30,6 @@ from .layout import (
     G_WAITSINCE,
     H_COPRIMES,
     M_CURG,
-    M_FASTRAND,
     M_NEXTP,
     M_P,
     M_PARK,
@@ -68,6 +67,7 @@ from .layout import (
     ST_CPU_NS,
     ST_FAIRNESS_GETS,
     ST_GLOBAL_PUTS,
+    ST_GS_CREATED,
     ST_GS_EXITED,
     ST_GS_STOLEN,
     ST_NETPOLL_GS_BLOCKING,
@@ -82,6 +82,7 @@ from .layout import (
     UNLOCK_GROUP,
     UNLOCK_MUTEX,
     UNLOCK_NETPOLL,
+    UNLOCK_SELECT,
     UNLOCK_TIMER,
     W_LOCK,
     X_SEMALOCK,
@@ -90,7 +91,7 @@ from .layout import (
     Grunning,
     Gwaiting,
 )
-from .lock import lock, nanotime, notewakeup, runtime_timerslack, unlock
+from .lock import lock, nanotime, notewakeup, runtime_timerslack, seqwake, unlock
 from .mem import (
     Sarr,
     boolean,
@@ -115,7 +116,6 @@ from .osdeps import (
     CLOCK_THREAD_CPUTIME_ID,
     clock_ns,
     futex_wait,
-    futex_wake,
 )
 from .policy import (
     K_FAIRNESS_TICK,
@@ -132,6 +132,7 @@ from .proc import (
     acquirep,
     casgstatus,
     dropg,
+    fastrand,
     fatal,
     gnew,
     injectglist,
@@ -155,24 +156,16 @@ from .runq import (
     runqput,
     runqsteal,
 )
+from .selectgo import selparkcommit
+from .serve import request_done
 from .stats import hist_record
 from .sync import child_exited, children_commit_park, group_done, release_g
+from .stw import gcstopm
 from .sysmon import newsysmon, sysmon
 from .timers import timerproc
 from .trace import EV_GO_START, EV_GO_STOP, EV_STEAL, STEAL_SHIFT, trace_event
 
 # ---- picking a G ------------------------------------------------------------------------------
-
-@core(i64(Sarr, i64))
-def fastrand(S, mid):
-    m = mx(S, mid)
-    x = np.uint64(S[m + M_FASTRAND])
-    x ^= x << np.uint64(13)
-    x ^= x >> np.uint64(7)
-    x ^= x << np.uint64(17)
-    S[m + M_FASTRAND] = np.int64(x)
-    return np.int64(x >> np.uint64(1))
-
 
 @core(void(Sarr, i64))
 def start_spinning(S, mid):
@@ -200,7 +193,7 @@ def steal_work(S, mid, pid):
             inc = 1
         steal_runnext = i == rounds - 1 and knob(S, K_STEAL_RUNNEXT) != 0
         for _ in range(nprocs):
-            if stopping(S):
+            if stopping(S) or load(S, S_GCWAITING) != 0:
                 return 0
             victim = pos + 1
             pos = (pos + inc) % nprocs
@@ -279,6 +272,9 @@ def findrunnable(S, mid):
     while True:
         if stopping(S):
             return 0, 0
+        if load(S, S_GCWAITING) != 0:
+            gcstopm(S, mid)             # stop for the world; back with a P when it starts
+            continue
         pid = S[m + M_P]
         gp, inherit = runqget(S, pid)
         if gp != 0:
@@ -304,6 +300,9 @@ def findrunnable(S, mid):
                 return gp, 0
         # Nothing to do: give the P back and park.
         lock(S, S_LOCK)
+        if load(S, S_GCWAITING) != 0:  # a stop-the-world wants this P: stop it in gcstopm
+            unlock(S, S_LOCK)
+            continue
         if S[S_RUNQSIZE] != 0:
             gp = globrunqget(S, mid, pid, 0)
             unlock(S, S_LOCK)
@@ -331,8 +330,30 @@ def findrunnable(S, mid):
 
 @core(pair(Sarr, i64))
 def schedule(S, mid):
-    """One round of the scheduler: the G this M runs next (0 when the run is stopping)."""
+    """One round of the scheduler: the G this M runs next (0 when the run is stopping).
+    An M with a locked G runs only it (stoplockedm); a G locked to another M is handed our P
+    (startlockedm), and this M looks again once it has a P back."""
     m = mx(S, mid)
+    if S[m + M_LOCKEDG] != 0:
+        stoplockedm(S, mid)
+        return (0, 0) if stopping(S) else (S[m + M_LOCKEDG], 0)
+    while True:
+        gp, inherit = schedule_one(S, mid)
+        if gp == 0 or S[gx(S, gp) + G_LOCKEDM] == 0:
+            return gp, inherit
+        startlockedm(S, mid, gp)
+        if stopping(S):
+            return 0, 0
+
+
+@core(pair(Sarr, i64))
+def schedule_one(S, mid):
+    """Pick a G: stop for the world first; the fairness tick, the local queue, findrunnable."""
+    m = mx(S, mid)
+    while load(S, S_GCWAITING) != 0:
+        gcstopm(S, mid)
+        if stopping(S):
+            return 0, 0
     pid = S[m + M_P]
     gp = 0
     inherit = 0
@@ -391,6 +412,7 @@ def park_m(S, mid, gp):
     kind = S[m + M_WAITLOCKKIND]
     obj = S[m + M_WAITLOCKOBJ]
     S[m + M_WAITLOCKKIND] = 0
+    parked = True                       # Go's unlockf result: false when gp need not wait
     if kind == UNLOCK_CHAN:
         unlock(S, cx(S, obj) + C_LOCK)
     elif kind == UNLOCK_GROUP:
@@ -400,16 +422,16 @@ def park_m(S, mid, gp):
     elif kind == UNLOCK_TIMER:
         unlock(S, S_TIMERLOCK)
     elif kind == UNLOCK_NETPOLL:
-        if not netpoll_commit_park(S, gp):
-            casgstatus(S, gp, Gwaiting, Grunnable)
-            S[gx(S, gp) + G_READYTICK] = cputicks()
-            return gp
+        parked = netpoll_commit_park(S, gp)
+    elif kind == UNLOCK_SELECT:
+        selparkcommit(S, gp, obj)
     elif kind == UNLOCK_CHILDREN:
-        if not children_commit_park(S, gp):
-            casgstatus(S, gp, Gwaiting, Grunnable)
-            S[gx(S, gp) + G_READYTICK] = cputicks()
-            return gp
-    return 0
+        parked = children_commit_park(S, gp)
+    if parked:
+        return 0
+    casgstatus(S, gp, Gwaiting, Grunnable)  # its wait condition already holds: it runs on
+    S[gx(S, gp) + G_READYTICK] = cputicks()
+    return gp
 
 
 @core(void(Sarr, i64, i64))
@@ -438,10 +460,13 @@ def goexit0(S, mid, gp):
         wake_template(S)
         return
     g = gx(S, gp)
+    request_done(S, mid, gp)                # a serve handler: its request's latency
     if S[g + G_PARENT] != 0:
         child_exited(S, mid, S[g + G_PARENT])
     if S[g + G_GROUP] != 0:
         group_done(S, mid, S[g + G_GROUP] - 1)
+    if S[g + G_LOCKEDM] != 0:
+        goexit_locked(S, mid, gp)       # and mstart's loop ends in mexit
     release_g(S, S[mx(S, mid) + M_P], gp)
 
 
@@ -460,9 +485,13 @@ def finish(S, mid, gp, why):
         gosched(S, mid, gp)                 # gopreempt_m
     elif why == WHY_SYSCALL:
         # exitsyscall0: with an idle P the M runs gp at once, in a new time slice;
-        # without one gp waits on the global queue and the M stops.
+        # without one gp waits on the global queue and the M stops -- a locked M until
+        # another M's schedule picks gp and hands it a P (startlockedm).
         if S[mx(S, mid) + M_P] != 0:
             return gp, 0
+        if S[mx(S, mid) + M_LOCKEDG] != 0:
+            stoplockedm(S, mid)
+            return (0, 0) if stopping(S) else (gp, 0)
         stopm(S, mid)
     return 0, 0
 
@@ -476,6 +505,11 @@ def runtime_main(S, mid, pid):
     gp = gnew(S, mid, pid, 0, 0, 0)
     S[S_MAING] = gp
     runqput(S, mid, pid, gp, False)
+    if S[S_GCENTRY] != 0:
+        # The gc: section's goroutine, queued after main: a system goroutine, like Go's
+        # forcegchelper, so not counted in gs_created (nor, never exiting, in gs_live).
+        runqput(S, mid, pid, gnew(S, mid, pid, S[S_GCENTRY] - 1, 0, 0), False)
+        count(S, mid, ST_GS_CREATED, -1)
     S[S_STARTTICK] = S[gx(S, gp) + G_READYTICK]
     S[S_RUNSTART_NS] = nanotime()
     store(S, S_LASTPOLL, S[S_RUNSTART_NS])
@@ -503,6 +537,9 @@ def mstart(S, mid):
             if why == WHY_STOP:
                 break
             gp, inherit = finish(S, mid, gp, why)
+        if S[m + M_EXITED] != 0:        # a locked G exited on this M: the thread goes too
+            mexit(S, mid)
+            break
     S[stx(S, mid) + ST_CPU_NS] = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0
     store(S, m + M_STARTED, 2)
 
@@ -570,14 +607,14 @@ def stop_all(S):
             notewakeup(S, mx(S, mid) + M_PARK)
             mid = mget(S)
         unlock(S, S_LOCK)
+        for mid in range(1, load(S, S_MCOUNT) + 1):     # locked Ms park off the idle list
+            if S[mx(S, mid) + M_LOCKEDG] != 0:
+                wake_note(S, mx(S, mid) + M_PARK)
     wake_note(S, S_SYSMONNOTE)
     netpollbreak(S)
-    xadd(S, S_NETNOTE, 1)
-    futex_wake(S, S_NETNOTE, 1)
-    xadd(S, S_POOLWORD, 1)
-    futex_wake(S, S_POOLWORD, 1 << 30)
-    xadd(S, S_TIMERNOTE, 1)
-    futex_wake(S, S_TIMERNOTE, 1)
+    seqwake(S, S_NETNOTE, 1)
+    seqwake(S, S_POOLWORD, 1 << 30)
+    seqwake(S, S_TIMERNOTE, 1)
 
 
 @core(void(Sarr, i64, i64))

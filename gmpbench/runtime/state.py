@@ -8,14 +8,15 @@ import time
 
 import numpy as np
 
+from ..workload.ops import D_LOGNORMAL, SELECT, SETPROCS, SIGMA_SCALE
 from . import layout as L
 from . import work
 from .osdeps import CLOCK_MONOTONIC
 from .policy import NKNOBS
-from .stats import NBUCKETS
+from .histogram import NBUCKETS
+from ..workload.loader import GC_FUNCTION
 
 ALIGN = 64            # bytes: every region starts on a cache line
-SIGMA_SCALE = 1e9     # lognormal sigma is stored * 1e9 (interp.SIGMA_SCALE)
 
 
 def aligned_zeros(n: int) -> np.ndarray:
@@ -51,9 +52,8 @@ def coprimes(n: int) -> list[int]:
 
 def _dist_rows(dists: np.ndarray) -> np.ndarray:
     """Program.dists (float ns) as integers: kind, p1, p2 (lognormal sigma scaled)."""
-    d = np.asarray(dists, dtype=np.float64).reshape(-1, 3)
+    d = np.asarray(dists, dtype=np.float64).reshape(-1, L.DIST_WORDS)
     out = np.rint(d).astype(np.int64)
-    from ..workload.ops import D_LOGNORMAL
     logn = d[:, 0] == D_LOGNORMAL
     out[logn, 2] = np.rint(d[logn, 2] * SIGMA_SCALE).astype(np.int64)
     return out
@@ -67,30 +67,35 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     maxm = max_threads + 2          # row 0 unused, and room for sysmon
     trace_rows = min(maxm + 1, L.TRACE_MS_MAX) if trace_max > 0 else 0
     caps = np.asarray(program.chan_caps, dtype=np.int64)
-    code = np.asarray(program.code, dtype=np.int64).reshape(-1, 4)
+    code = np.asarray(program.code, dtype=np.int64).reshape(-1, L.CODE_WORDS)
     dists = _dist_rows(program.dists)
+    maxprocs = max_procs(code, procs)
     cop = coprimes(procs)
     depth = max(1, int(program.max_depth))
+    sgn = sudogs_per_g(code)
     sizes = [
-        (L.H_ALLP, (procs + 1) * L.PSTRIDE),
-        (L.H_RUNQ, (procs + 1) * L.RUNQ_MAX),
+        (L.H_ALLP, (maxprocs + 1) * L.PSTRIDE),
+        (L.H_RUNQ, (maxprocs + 1) * L.RUNQ_MAX),
         (L.H_ALLM, (maxm + 1) * L.MSTRIDE),
         (L.H_ALLG, (max_gs + 1) * L.GSTRIDE),
         (L.H_GSTK, (max_gs + 1) * depth),
         (L.H_CHANS, (len(caps) + 1) * L.CSTRIDE),
-        (L.H_CHANBUF, int(caps.sum())),
+        (L.H_CHANBUF, int(np.maximum(caps, 0).sum())),
         (L.H_GROUPS, (len(program.group_names) + 1) * L.WSTRIDE),
         (L.H_MUTEXES, (len(program.mutex_names) + 1) * L.XSTRIDE),
         (L.H_CODE, code.size),
         (L.H_DISTS, dists.size),
         (L.H_MSTATS, (maxm + 1) * L.STSTRIDE),
         (L.H_MLAT, (maxm + 1) * NBUCKETS),
-        (L.H_COPRIMES, len(cop)),
-        (L.H_TIMERS, 2 * (max_gs + 1)),
-        (L.H_NETHEAP, 2 * (max_gs + 1)),
+        (L.H_COPRIMES, maxprocs + 1),      # room for any gomaxprocs of the run (procresize)
+        (L.H_TIMERS, L.HEAP_WORDS * (max_gs + 1) * (sgn - 1)),  # a sleep, or a select's afters
+        (L.H_NETHEAP, L.HEAP_WORDS * (max_gs + 1)),
         (L.H_MEVENTS, (maxm + 1) * L.EVENTS_WORDS),
         (L.H_MNETLAT, (maxm + 1) * NBUCKETS),
         (L.H_MTRACE, trace_rows * trace_max * L.TRACE_WORDS),
+        (L.H_STWLAT, 2 * NBUCKETS),      # issue 13: time-to-safepoint, pause
+        (L.H_SUDOGS, (max_gs + 1) * sgn * L.SGSTRIDE),
+        (L.H_MREQLAT, (maxm + 1) * NBUCKETS),
     ]
     bases, end = {}, L.SCHED_SIZE
     for h, n in sizes:
@@ -99,24 +104,29 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
     S = aligned_zeros(end)
     for h, b in bases.items():
         S[h] = b
-    assert all(S[h] >= L.SCHED_SIZE for h in range(L.H_ALLP, L.H_END) if h != L.H_GSTKDEPTH), \
+    assert all(S[h] >= L.SCHED_SIZE for h in range(L.H_ALLP, L.H_END)
+               if h not in (L.H_GSTKDEPTH, L.H_SUDOGN)), \
         "a table of layout.py has no region in new_state"
     S[L.H_GSTKDEPTH] = depth
+    S[L.H_SUDOGN] = sgn
     S[L.H_END] = end
     S[S[L.H_CODE]:S[L.H_CODE] + code.size] = code.ravel()
     S[S[L.H_DISTS]:S[L.H_DISTS] + dists.size] = dists.ravel()
     assert NKNOBS <= L.KNOBS_MAX
     S[L.S_KNOBS:L.S_KNOBS + NKNOBS] = np.asarray(knobs, dtype=np.int64)
     S[S[L.H_COPRIMES]:S[L.H_COPRIMES] + len(cop)] = cop
-    offs = np.concatenate([[0], np.cumsum(caps)[:-1]]).astype(np.int64)
+    offs = np.concatenate([[0], np.cumsum(np.maximum(caps, 0))[:-1]]).astype(np.int64)
     for i, cap in enumerate(caps):             # channels, groups, mutexes: row = index
         c = table(S, L.H_CHANS, L.CSTRIDE, i)
         c[L.C_CAP] = cap
         c[L.C_BUFOFF] = offs[i]
     S[L.S_NPROCS] = procs
+    S[L.S_MAXPROCS] = maxprocs
+    S[L.S_WORLDSEMA] = len(program.mutex_names)     # the spare mutex row: worldsema
+    if GC_FUNCTION in program.func_names:
+        S[L.S_GCENTRY] = int(program.func_entry[program.func_names.index(GC_FUNCTION)]) + 1
     S[L.S_MAXMCOUNT] = max_threads
     S[L.S_MAXG] = max_gs
-    S[L.S_TSC_PER_NS_Q20] = tsc_per_ns_q20()
     S[L.S_NS_PER_TSC_Q20] = max(1, round((1 << 40) / tsc_per_ns_q20()))
     S[L.S_SEED] = seed
     rate = work.steps_per_ns() if steps_per_ns is None else float(steps_per_ns)
@@ -135,6 +145,18 @@ def new_state(program, procs: int, knobs: np.ndarray, max_threads: int, max_gs: 
         m[L.M_ID] = mid
         m[L.M_FASTRAND] = (seed * 2654435761 + mid * 40503) | 1
     return S
+
+
+def sudogs_per_g(code: np.ndarray) -> int:
+    """Rows of a G's sudog block: its select header and one sudog per case of the largest
+    select of the program (at least one, for a plain send/recv)."""
+    selects = code[code[:, 0] == SELECT, 1]
+    return 1 + max(1, int(selects.max()) if selects.size else 1)
+
+
+def max_procs(code: np.ndarray, procs: int) -> int:
+    """The most Ps the run can have: procs, or a larger `setprocs: N` of the program."""
+    return max([procs, *code[code[:, 0] == SETPROCS, 1].tolist()])
 
 
 def steps_per_ns(S: np.ndarray) -> float:

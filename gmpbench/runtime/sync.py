@@ -28,11 +28,11 @@ from .layout import (
     UNLOCK_MUTEX,
     W_COUNT,
     W_LOCK,
-    W_WAITHEAD,
+    W_WAITQ,
     WAIT_CHILDREN,
     WAIT_GROUP,
     WAIT_MUTEX,
-    X_SEMAHEAD,
+    X_SEMAQ,
     X_SEMALOCK,
     X_STATE,
 )
@@ -123,7 +123,7 @@ def group_done(S, mid, w):
         return
     lock(S, row + W_LOCK)
     while True:
-        gp = waitq_pop(S, row + W_WAITHEAD)
+        gp = waitq_pop(S, row + W_WAITQ)
         if gp == 0:
             break
         ready(S, mid, gp, True)
@@ -140,7 +140,7 @@ def group_wait(S, mid, gp, w):
     if load(S, row + W_COUNT) == 0:
         unlock(S, row + W_LOCK)
         return False
-    waitq_push(S, row + W_WAITHEAD, gp)
+    waitq_push(S, row + W_WAITQ, gp)
     prepark(S, mid, gp, WAIT_GROUP, w, UNLOCK_GROUP)
     return True
 
@@ -176,7 +176,7 @@ def mutex_lock(S, mid, gp, x):
                 return False
         elif cas(S, row + X_STATE, v, v + 2):
             break
-    waitq_push(S, row + X_SEMAHEAD, gp)
+    waitq_push(S, row + X_SEMAQ, gp)
     prepark(S, mid, gp, WAIT_MUTEX, x, UNLOCK_MUTEX)
     return True
 
@@ -190,7 +190,7 @@ def mutex_unlock(S, mid, x):
     if load(S, row + X_STATE) & 1 == 0:
         raise RuntimeError("sync: unlock of unlocked mutex")
     lock(S, row + X_SEMALOCK)
-    gp = waitq_pop(S, row + X_SEMAHEAD)
+    gp = waitq_pop(S, row + X_SEMAQ)
     xadd(S, row + X_STATE, -2)        # one waiter fewer; the locked bit passes to gp
     unlock(S, row + X_SEMALOCK)
     ready(S, mid, gp, True)

@@ -29,7 +29,17 @@ from .lock import lock, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .osdeps import nanosleep
 from .policy import K_SYSCALL_FASTPATH
-from .proc import acquirep, casgstatus, dropg, handoffp, releasep, stopping, wake_sysmon
+from .layout import S_GCWAITING, S_STOPWAIT, Pgcstop  # issue 13
+from .proc import (
+    acquirep,
+    casgstatus,
+    dropg,
+    gcstop_p,
+    handoffp,
+    releasep,
+    stopping,
+    wake_sysmon,
+)
 from .runq import globrunqput, pidleget
 from .trace import EV_SYSCALL_ENTER, EV_SYSCALL_EXIT_FAST, EV_SYSCALL_EXIT_SLOW, trace_event
 
@@ -49,6 +59,20 @@ def entersyscall(S, mid, gp):
     S[m + M_SYSCALLTICK] = S[p + P_SYSCALLTICK]
     S[p + P_M] = 0
     store(S, p + P_STATUS, Psyscall)
+    if load(S, S_GCWAITING) != 0:
+        entersyscall_gcwait(S, S[m + M_P])
+
+
+@core(void(Sarr, i64))
+def entersyscall_gcwait(S, pid):
+    """A stop-the-world began while we ran: stop our P now, unless the stopper's scan of
+    _Psyscall Ps (or a retake) already took it -- whoever CASes it out of _Psyscall owns it."""
+    p = px(S, pid)
+    lock(S, S_LOCK)
+    if S[S_STOPWAIT] > 0 and cas(S, p + P_STATUS, Psyscall, Pgcstop):
+        S[p + P_SYSCALLTICK] += 1
+        gcstop_p(S, pid)
+    unlock(S, S_LOCK)
 
 
 @core(void(Sarr, i64, i64))
@@ -67,11 +91,14 @@ def entersyscallblock(S, mid, gp):
 @core(void(Sarr, i64))
 def blocking_call(S, ns):
     """The system call itself: real nanosleeps adding up to ns (in slices, so that the end of a
-    run is never held up for long)."""
-    while ns > 0 and not stopping(S):
+    run is never held up for long) -- at least one, so `syscall: 0` is a real nanosleep(0), as
+    the Go engine's is (it still sleeps for the thread's timer slack)."""
+    while True:
         step = min(ns, SYSCALL_SLICE_NS)
         nanosleep(step)
         ns -= step
+        if ns <= 0 or stopping(S):
+            return
 
 
 @core(boolean(Sarr, i64))

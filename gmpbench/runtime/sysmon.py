@@ -36,6 +36,7 @@ from .layout import (
     Prunning,
     Psyscall,
 )
+from .layout import S_GCWAITING  # issue 13
 from .lock import lock, nanotime, noteclear, notetsleep, runtime_timerslack, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .netpoll import netpoll, netpollinited
@@ -142,10 +143,11 @@ def retake(S, mid, now):
 
 @core(boolean(Sarr))
 def sysmon_deep_sleep(S):
-    """Every P is idle: sleep until a syscall or its exit wakes us (wake_sysmon), or
-    SYSMON_DEEP_SLEEP_NS pass.  True when it slept."""
+    """Every P is idle, or the world is stopping (startTheWorld wakes us): sleep until a
+    syscall or its exit wakes us (wake_sysmon), or SYSMON_DEEP_SLEEP_NS pass.  True when it slept."""
     lock(S, S_LOCK)
-    slept = load(S, S_NPIDLE) == S[S_NPROCS] and not stopping(S)
+    slept = (load(S, S_NPIDLE) == S[S_NPROCS] or load(S, S_GCWAITING) != 0) and \
+        not stopping(S)
     if slept:
         store(S, S_SYSMONWAIT, 1)
         unlock(S, S_LOCK)
@@ -184,7 +186,8 @@ def sysmon(S, mid):
         elif idle > SYSMON_IDLE_ROUNDS:
             delay = min(2 * delay, SYSMON_MAX_DELAY_US)
         nanosleep(delay * 1000)
-        if load(S, S_NPIDLE) == S[S_NPROCS] and sysmon_deep_sleep(S):
+        if (load(S, S_NPIDLE) == S[S_NPROCS] or load(S, S_GCWAITING) != 0) and \
+                sysmon_deep_sleep(S):
             idle = 0                    # and on to this round's netpoll and retake, as Go
             delay = SYSMON_MIN_DELAY_US
         now = nanotime()

@@ -22,9 +22,10 @@ import numpy as np
 
 from ..workload import ops
 from . import layout as L
+from .clock import ticks_to_ns_py
 from .policy import K_SYSMON
 from .state import new_state, rows, steps_per_ns, table
-from .stats import NBUCKETS
+from .histogram import NBUCKETS
 from .trace import collect
 
 SPARES = 2                 # spare threads kept ready for newm
@@ -62,6 +63,9 @@ class RunResult:
     trace: np.ndarray | None = None      # with trace=True: trace.TRACE_DTYPE events, by time
     trace_dropped: int = 0               # events lost to full buffers
     steps_per_ns: float = 0.0            # `work`'s rate: xorshift64 steps per ns of `work: D`
+    request_latency: np.ndarray | None = None   # serve: scheduled arrival -> handler's end, ns
+    safepoint_latency: np.ndarray | None = None   # histogram: stop requested -> every P stopped, ns
+    stw_pause: np.ndarray | None = None           # histogram: world stopped -> started again, ns
 
 
 def _core():
@@ -106,9 +110,9 @@ class _Run:
         (not an M)."""
         if self.knobs[K_SYSMON]:
             self._start_thread("gmpbench-sysmon", self.core.sysmon, self.core.newsysmon(self.S))
-        if self._uses(ops.SLEEP):
+        if self._uses(ops.SLEEP) or self._uses_after():
             self._start_thread("gmpbench-timers", self.core.timerproc)
-        if self._uses(ops.NETWAIT):
+        if self._uses(ops.NETWAIT) or self._uses(ops.SERVE_ACCEPT):
             _raise_fd_limit()
             if not self.core.netpollinit(self.S):
                 raise RunError("throw", "fatal error: netpollinit: epoll_create1/eventfd failed")
@@ -117,6 +121,11 @@ class _Run:
 
     def _uses(self, op) -> bool:
         return bool((np.asarray(self.program.code)[:, 0] == op).any())
+
+    def _uses_after(self) -> bool:
+        """A select with an `after:` case (its timers are served by the timer thread)."""
+        code = np.asarray(self.program.code)
+        return bool(((code[:, 0] == ops.CASE) & (code[:, 1] == ops.CASE_AFTER)).any())
 
     def _close_fds(self):
         """Close every connection's eventfd, the break eventfd and the epoll instance."""
@@ -139,11 +148,11 @@ class _Run:
 
     # -- the run --------------------------------------------------------------------------------
     def run(self) -> RunResult:
-        S = sc = self.S
+        S = self.S
         self._start_system_threads()
         for _ in range(SPARES):
             self._spawn_spare()
-        while sc[L.S_NPOOL] < SPARES:           # thread start-up is outside the measurement
+        while S[L.S_NPOOL] < SPARES:           # thread start-up is outside the measurement
             if self.errors:
                 break
             time.sleep(0.0002)
@@ -151,7 +160,7 @@ class _Run:
         self.core.start_main(S)
         next_trace = t0 + (self.schedtrace or 0)
         try:
-            while not (sc[L.S_STOP] or sc[L.S_FATAL]):
+            while not (S[L.S_STOP] or S[L.S_FATAL]):
                 self.core.template_wait(S, TICK_NS)
                 self._replenish()
                 now = time.monotonic()
@@ -162,7 +171,7 @@ class _Run:
                     print(schedtrace_line(S, now - t0), file=self.out, flush=True)
         except KeyboardInterrupt:
             self.core.fatal_from_outside(S, L.FATAL_INTERRUPT, 0)
-        dump_before = scheduler_dump(S, self.program) if sc[L.S_FATAL] == L.FATAL_TIMEOUT else ""
+        dump_before = scheduler_dump(S, self.program) if S[L.S_FATAL] == L.FATAL_TIMEOUT else ""
         self.core.stop_all(S)
         self._join()
         if not self.errors:                 # a stuck thread may still use them
@@ -178,30 +187,34 @@ class _Run:
             self.errors.append(f"threads did not stop: {', '.join(stuck)}")
 
     def _result(self, timeout_dump: str) -> RunResult:
-        S = sc = self.S
-        code = int(sc[L.S_FATAL])
+        S = self.S
+        code = int(S[L.S_FATAL])
         if code != L.FATAL_NONE or self.errors:
             raise self._error(code, timeout_dump)
-        nm = int(sc[L.S_MCOUNT]) + 1
+        nm = int(S[L.S_MCOUNT]) + 1
         st = rows(S, L.H_MSTATS, L.STSTRIDE, nm).sum(axis=0)
         counters = {name: int(st[i]) for i, name in enumerate(L.COUNTERS)}
-        counters["threads_max"] = int(sc[L.S_THREADS_MAX])
-        for i, name in enumerate(L.EXTRA_COUNTERS):
-            counters[name] = int(st[len(L.COUNTERS) + i])
-        q = sc[L.S_TSC_PER_NS_Q20] / float(1 << 20)
-        trace, dropped = collect(S) if sc[L.S_TRACE] else (None, 0)
+        counters["threads_max"] = int(S[L.S_THREADS_MAX])
+        counters["requests"] = int(rows(S, L.H_MREQLAT, NBUCKETS, nm).sum())   # serve
+        for i, name in enumerate(L.EXTRA_COUNTERS + L.LATER_COUNTERS + L.SELECT_COUNTERS):
+            counters[name] = int(st[len(L.COUNTERS) + i])    # the row's order (layout.py)
+        stw = table(S, L.H_STWLAT, NBUCKETS, 0), table(S, L.H_STWLAT, NBUCKETS, 1)
+        trace, dropped = collect(S) if S[L.S_TRACE] else (None, 0)
         return RunResult(
-            wall_time=(sc[L.S_ENDTICK] - sc[L.S_STARTTICK]) / q / 1e9,
+            wall_time=int(ticks_to_ns_py(S, S[L.S_ENDTICK] - S[L.S_STARTTICK])) / 1e9,
             cpu_time=counters["cpu_ns"] / 1e9,
             counters=counters,
             latency=rows(S, L.H_MLAT, NBUCKETS, nm).sum(axis=0),
+            request_latency=rows(S, L.H_MREQLAT, NBUCKETS, nm).sum(axis=0),
             netpoll_latency=rows(S, L.H_MNETLAT, NBUCKETS, nm).sum(axis=0),
-            threads_max=int(sc[L.S_THREADS_MAX]),
+            threads_max=int(S[L.S_THREADS_MAX]),
             gs_live=counters["gs_created"] - counters["gs_exited"],
             channels=channel_stats(S, self.program),
             trace=trace,
             trace_dropped=dropped,
             steps_per_ns=steps_per_ns(S),
+            safepoint_latency=stw[0].copy(),
+            stw_pause=stw[1].copy(),
         )
 
     def _error(self, code, timeout_dump) -> RunError:
@@ -219,6 +232,9 @@ class _Run:
         if code == L.FATAL_MAXG:
             return RunError("maxg", f"fatal error: more than {int(S[L.S_MAXG])} live "
                             "goroutines (the G table is full)")
+        if code == L.FATAL_PANIC:
+            return RunError("panic", "panic: " + L.PANIC_MESSAGES[int(S[L.S_FATALARG])],
+                            goroutine_dump(S, self.program))
         if code == L.FATAL_INTERRUPT:
             return RunInterrupted("interrupt", "interrupted")
         return RunError("throw", "fatal error: " + "; ".join(self.errors or ["unknown"]),
@@ -254,7 +270,7 @@ def channel_stats(S, program) -> dict:
         c = table(S, L.H_CHANS, L.CSTRIDE, i)
         out[name] = {"sent": int(c[L.C_SENT]), "received": int(c[L.C_RECVD]),
                      "sent_sum": int(c[L.C_SENTSUM]), "received_sum": int(c[L.C_RECVDSUM]),
-                     "buffered": int(c[L.C_COUNT])}
+                     "buffered": int(c[L.C_COUNT]), "closed": bool(c[L.C_CLOSED])}
     return out
 
 
@@ -286,31 +302,31 @@ def goroutine_dump(S, program) -> str:
 
 def schedtrace_line(S, elapsed: float) -> str:
     """GODEBUG=schedtrace's line."""
-    sc = S
-    nprocs = int(sc[L.S_NPROCS])
+    nprocs = int(S[L.S_NPROCS])
     runqs = []
     for pid in range(1, nprocs + 1):
         p = table(S, L.H_ALLP, L.PSTRIDE, pid)
         runqs.append(str(max(int(p[L.P_RUNQTAIL] - p[L.P_RUNQHEAD]), 0)))   # Go: tail - head
-    return (f"SCHED {int(elapsed * 1000)}ms: gomaxprocs={nprocs} idleprocs={int(sc[L.S_NPIDLE])} "
-            f"threads={int(sc[L.S_MCOUNT])} spinningthreads={int(sc[L.S_NMSPINNING])} "
-            f"idlethreads={int(sc[L.S_NMIDLE])} runqueue={int(sc[L.S_RUNQSIZE])} "
+    return (f"SCHED {int(elapsed * 1000)}ms: gomaxprocs={nprocs} idleprocs={int(S[L.S_NPIDLE])} "
+            f"threads={int(S[L.S_MCOUNT] - S[L.S_NMFREED])} "
+            f"spinningthreads={int(S[L.S_NMSPINNING])} "
+            f"idlethreads={int(S[L.S_NMIDLE])} runqueue={int(S[L.S_RUNQSIZE])} "
             f"[{' '.join(runqs)}]")
 
 
 def scheduler_dump(S, program) -> str:
     """schedtrace's detailed form (scheddetail=1) followed by the goroutine dump."""
-    sc = S
     goid = lambda gp: int(table(S, L.H_ALLG, L.GSTRIDE, gp)[L.G_GOID]) if gp else 0
     out = [schedtrace_line(S, 0.0)]
-    pstat = {L.Pidle: "idle", L.Prunning: "running", L.Psyscall: "syscall"}
-    for pid in range(1, int(sc[L.S_NPROCS]) + 1):
+    pstat = {L.Pidle: "idle", L.Prunning: "running", L.Psyscall: "syscall", L.Pgcstop: "gcstop",
+             L.Pdead: "dead"}
+    for pid in range(1, int(S[L.S_NPROCS]) + 1):
         p = table(S, L.H_ALLP, L.PSTRIDE, pid)
         out.append(f"  P{pid - 1}: status={pstat.get(int(p[L.P_STATUS]), p[L.P_STATUS])} "
                    f"schedtick={int(p[L.P_SCHEDTICK])} syscalltick={int(p[L.P_SYSCALLTICK])} "
                    f"m={int(p[L.P_M]) - 1} runqsize={int(p[L.P_RUNQTAIL] - p[L.P_RUNQHEAD])} "
                    f"runnext={goid(int(p[L.P_RUNNEXT]))}")
-    for mid in range(1, int(sc[L.S_MCOUNT]) + 1):
+    for mid in range(1, int(S[L.S_MCOUNT]) + 1):
         m = table(S, L.H_ALLM, L.MSTRIDE, mid)
         out.append(f"  M{mid - 1}: p={int(m[L.M_P]) - 1} curg={goid(int(m[L.M_CURG]))} "
                    f"spinning={bool(m[L.M_SPINNING])}")

@@ -1,20 +1,22 @@
-"""Timers for `sleep: D` (time.Sleep): one min-heap of (when, G) under a lock, served by a
-timer thread.
+"""Timers for `sleep: D` (time.Sleep) and select's `after: D` (selectgo.py): one min-heap of
+(when, G) under a lock, served by a timer thread; an `after:` timer's value is -sg, its sudog
+(chan.fire_after).
 
 How this maps to Go (DESIGN.md, "Timers", which also says what the difference changes in the
 figures): in Go 1.9/1.10 timers lived in heaps served by timerproc goroutines that slept in
 notetsleepg (entersyscallblock) and readied expired Gs onto their own P's runnext.  Here a
 dedicated thread (not an M: it holds no P and runs no G) sleeps on a futex until the earliest
 deadline and hands expired Gs to the scheduler with injectglist -- the global queue plus startm
-for idle Ps -- as the netpoller does, then wakes sysmon as timerproc's exitsyscall did.  A G parks holding the timer
-lock, released by park_m once it is _Gwaiting, so the timer thread never readies a running G.
+for idle Ps -- as the netpoller does, then wakes sysmon as timerproc's exitsyscall did (the
+loop is servers.serve).  A G parks holding the timer lock, released by park_m once it is
+_Gwaiting, so the timer thread never readies a running G.
 """
-from .atomics import load, xadd
-from .heap import heap_due, heap_pop, heap_push, heap_sleep
+from .atomics import xadd
+from .heap import heap_push
 from .layout import (
-    G_SCHEDLINK,
     G_WHEN,
     H_TIMERS,
+    HEAP_VALUE,
     S_NTIMERS,
     S_TIMERHEAPN,
     S_TIMERLOCK,
@@ -22,10 +24,20 @@ from .layout import (
     UNLOCK_TIMER,
     WAIT_SLEEP,
 )
-from .lock import lock, runtime_timerslack, nanotime, unlock
+from .lock import lock, nanotime, runtime_timerslack, seqwake
 from .mem import Sarr, core, gx, i64, void
-from .osdeps import futex_wait, futex_wake
-from .proc import injectglist, prepark, stopping, wake_sysmon
+from .proc import prepark
+from .servers import SERVE_TIMERS, serve
+
+
+@core(void(Sarr, i64, i64))
+def addtimer(S, when, value):
+    """Queue a timer (timer lock held): value is a G (`sleep`) or -sg (an `after:` case).
+    Counted in S_NTIMERS until the timer thread has handed it on (or deltimer removed it)."""
+    xadd(S, S_NTIMERS, 1)
+    heap_push(S, S[H_TIMERS], S_TIMERHEAPN, when, value)
+    if S[S[H_TIMERS] + HEAP_VALUE] == value:    # the new earliest: the timer thread must know
+        seqwake(S, S_TIMERNOTE, 1)
 
 
 @core(void(Sarr, i64, i64, i64))
@@ -34,36 +46,14 @@ def timesleep(S, mid, gp, ns):
     park_m has made gp _Gwaiting."""
     when = nanotime() + ns
     S[gx(S, gp) + G_WHEN] = when
-    xadd(S, S_NTIMERS, 1)
     lock(S, S_TIMERLOCK)
-    heap_push(S, S[H_TIMERS], S_TIMERHEAPN, when, gp)
-    if S[S[H_TIMERS] + 1] == gp:        # the new earliest timer: the timer thread must know
-        xadd(S, S_TIMERNOTE, 1)
-        futex_wake(S, S_TIMERNOTE, 1)
+    addtimer(S, when, gp)
     prepark(S, mid, gp, WAIT_SLEEP, 0, UNLOCK_TIMER)
 
 
 @core(void(Sarr))
 def timerproc(S):
-    """The timer thread: ready every G whose time has come, then sleep until the next one."""
+    """The timer thread: ready every G whose time has come, then sleep until the next one
+    (servers.serve)."""
     runtime_timerslack(S)
-    while not stopping(S):
-        lock(S, S_TIMERLOCK)
-        now = nanotime()
-        glist = 0
-        n = 0
-        while heap_due(S, S[H_TIMERS], S_TIMERHEAPN, now):
-            gp = heap_pop(S, S[H_TIMERS], S_TIMERHEAPN)
-            S[gx(S, gp) + G_SCHEDLINK] = glist
-            glist = gp
-            n += 1
-        wait = heap_sleep(S, S[H_TIMERS], S_TIMERHEAPN, now)
-        seq = load(S, S_TIMERNOTE)
-        unlock(S, S_TIMERLOCK)
-        injectglist(S, 0, glist)
-        if n > 0:
-            wake_sysmon(S)              # as timerproc's exitsyscall after notetsleepg did
-        # Only now are they runnable: until here checkdead must still count them as pending.
-        xadd(S, S_NTIMERS, -n)
-        if wait > 0:
-            futex_wait(S, S_TIMERNOTE, seq, wait)
+    serve(S, SERVE_TIMERS)

@@ -11,6 +11,7 @@ holds depends on the kind (see EV_*).  ``collect`` merges the buffers after the 
 import numpy as np
 
 from .atomics import cputicks
+from .clock import ticks_to_ns_py
 from .layout import (
     G_FUNC,
     G_GOID,
@@ -22,10 +23,13 @@ from .layout import (
     S_STARTTICK,
     S_TRACE,
     S_TRACE_MS,
-    S_TSC_PER_NS_Q20,
     ST_TRACE_DROPPED,
     ST_TRACE_N,
     STSTRIDE,
+    TR_GOID,
+    TR_KINDARG,
+    TR_P,
+    TR_TICKS,
     TRACE_WORDS,
 )
 from .mem import Sarr, core, count, gx, i64, mx, stx, void
@@ -37,6 +41,10 @@ EV_SYSCALL_EXIT_FAST = 4  # gp runs on at once; P: the one it got back
 EV_SYSCALL_EXIT_SLOW = 5  # exitsyscall0; P: the idle P it took, or 0 (gp was queued)
 EV_STEAL = 6              # arg: victim P | Gs taken << STEAL_SHIFT; P: the thief
 EV_NETPOLL = 7            # arg: Gs the poll made ready
+# --- STW / procresize (issue 13) ---
+EV_STW_STOP = 8           # the stopper asks the world to stop; arg: gomaxprocs
+EV_STW_STOPPED = 9        # every P is stopped
+EV_STW_START = 10         # the world runs again; arg: gomaxprocs after (procresize)
 KIND_BITS = 8
 WHY_BITS = 4
 STEAL_SHIFT = 16
@@ -60,10 +68,10 @@ def trace_record(S, mid, kind, gp, arg):
     elif kind == EV_GO_STOP:
         arg |= S[g + G_WAITREASON] << WHY_BITS
     e = S[H_MTRACE] + (mid * cap + n) * TRACE_WORDS
-    S[e] = cputicks()
-    S[e + 1] = kind | (arg << KIND_BITS)
-    S[e + 2] = S[g + G_GOID]
-    S[e + 3] = S[mx(S, mid) + M_P]
+    S[e + TR_TICKS] = cputicks()
+    S[e + TR_KINDARG] = kind | (arg << KIND_BITS)
+    S[e + TR_GOID] = S[g + G_GOID]
+    S[e + TR_P] = S[mx(S, mid) + M_P]
     S[stx(S, mid) + ST_TRACE_N] = n + 1
 
 
@@ -89,15 +97,15 @@ def collect(S: np.ndarray) -> tuple[np.ndarray, int]:
         base = int(S[H_MTRACE]) + mid * cap * TRACE_WORDS
         raw = S[base:base + n * TRACE_WORDS].reshape(n, TRACE_WORDS)
         ev = np.empty(n, dtype=TRACE_DTYPE)
-        ev["t"] = raw[:, 0]
+        ev["t"] = raw[:, TR_TICKS]
         ev["m"] = mid
-        ev["kind"] = raw[:, 1] & ((1 << KIND_BITS) - 1)
-        ev["arg"] = raw[:, 1] >> KIND_BITS
-        ev["goid"] = raw[:, 2]
-        ev["p"] = raw[:, 3]
+        ev["kind"] = raw[:, TR_KINDARG] & ((1 << KIND_BITS) - 1)
+        ev["arg"] = raw[:, TR_KINDARG] >> KIND_BITS
+        ev["goid"] = raw[:, TR_GOID]
+        ev["p"] = raw[:, TR_P]
         parts.append(ev)
     events = np.concatenate(parts) if parts else np.empty(0, dtype=TRACE_DTYPE)
     events = events[np.argsort(events["t"], kind="stable")]
     ticks = events["t"] - S[S_STARTTICK]
-    events["t"] = (ticks << 20) // S[S_TSC_PER_NS_Q20]   # interp.ticks_to_ns
+    events["t"] = ticks_to_ns_py(S, ticks)
     return events, dropped

@@ -10,13 +10,27 @@ import numpy as np
 
 from . import ops
 from .durations import format_dist
-from .loader import check_case
+from .loader import GC_FUNCTION, check_case, parse_depth, parse_gomaxprocs
 from .program import Program
-from .schema import Stmt, Workload, in_file, parse_bool, parse_count
+from .schema import (
+    Function,
+    Stmt,
+    Workload,
+    in_file,
+    parse_bool,
+    parse_capacity,
+    parse_count,
+    parse_positive,
+    parse_rate,
+    parse_serve_dist,
+)
+
+DEFAULT_BACKLOG = 4096   # Linux's somaxconn: arrivals waiting beyond it are dropped
 
 # statements that compile to one instruction whose operand a indexes a names table
 _NAMED_OPS = {"send": ops.SEND, "recv": ops.RECV, "lock": ops.LOCK, "unlock": ops.UNLOCK}
 _DURATION_OPS = {"work": ops.WORK, "netwait": ops.NETWAIT, "sleep": ops.SLEEP}
+GC_FOREVER_NS = float(1 << 62)     # the gc: goroutine's loop: until the run ends
 
 
 def compile_case(wl: Workload, params: dict) -> Program:
@@ -46,6 +60,12 @@ def _stmt_depth(stmt: Stmt, depth: dict[str, int]) -> int:
         return _body_depth(stmt.body, depth)
     if stmt.kind == "call":
         return 1 + depth[stmt.target.value]
+    if stmt.kind == "range":
+        return _body_depth(stmt.body, depth)
+    if stmt.kind == "serve":
+        return 2                        # requests left, the next arrival
+    if stmt.kind == "select":
+        return max(_body_depth(case.body, depth) for case in stmt.cases)
     return 0
 
 
@@ -60,6 +80,7 @@ class _Compiler:
         self.pc_text: list[str] = []
         self.pc_func: list[int] = []
         self.func_id = 0
+        self.func_name = "main"
         self.dists: dict[tuple[float, float, float], int] = {}   # row -> index, deduplicated
         self.fixups: list[tuple[int, str]] = []    # (pc, function) whose operand a is its entry
         self.index = {
@@ -73,22 +94,27 @@ class _Compiler:
         entries: dict[str, int] = {}
         for func_id, func in enumerate(functions):
             self.func_id = func_id
+            self.func_name = func.name
             entries[func.name] = len(self.code)
             self.block(func.body)
             self.emit(ops.RET, line=func.line, text="return")
+        if self.wl.gc is not None:
+            self.func_id = len(functions)
+            entries[GC_FUNCTION] = len(self.code)
+            functions = [*functions, self.gc_function()]
         for pc, name in self.fixups:
             self.code[pc][1] = entries[name]
         return Program(
             name=self.wl.name,
-            code=np.array(self.code, dtype=np.int64).reshape(-1, 4),
-            dists=np.array(list(self.dists), dtype=np.float64).reshape(-1, 3),
+            code=np.array(self.code, dtype=np.int64).reshape(-1, ops.CODE_WORDS),
+            dists=np.array(list(self.dists), dtype=np.float64).reshape(-1, ops.DIST_WORDS),
             func_names=[func.name for func in functions],
             func_entry=np.array([entries[func.name] for func in functions], dtype=np.int64),
             pc_func=np.array(self.pc_func, dtype=np.int64),
             pc_line=np.array(self.pc_line, dtype=np.int64),
             pc_text=self.pc_text,
             chan_names=list(self.wl.channels),
-            chan_caps=np.array([cap.get(self.params, parse_count)
+            chan_caps=np.array([cap.get(self.params, parse_capacity)
                                 for cap in self.wl.channels.values()], dtype=np.int64),
             group_names=list(self.wl.groups),
             mutex_names=list(self.wl.mutexes),
@@ -149,13 +175,20 @@ class _Compiler:
         fn = stmt.target.value
         n = 1 if stmt.count is None else stmt.count.get(self.params, parse_count)
         group = 0 if stmt.group is None else self.index["group"][stmt.group.value] + 1
-        if stmt.count is None and stmt.group is None:
+        depth = None if stmt.depth is None else stmt.depth.get(self.params, parse_depth)
+        if stmt.count is None and stmt.group is None and depth is None:
             text = f"go: {fn}"
         else:
             extra = "".join([f", n: {n}" if stmt.count is not None else "",
-                             f", group: {stmt.group.value}" if stmt.group is not None else ""])
+                             f", group: {stmt.group.value}" if stmt.group is not None else "",
+                             f", depth: {depth}" if depth is not None else ""])
             text = f"go: {{fn: {fn}{extra}}}"
-        self.call_site(ops.GO, stmt, n, group, text=text)
+        if fn == self.func_name:                      # bounded recursion
+            self.call_site(ops.GO_SELF, stmt, n, group, text=text)
+        elif depth is not None:
+            self.call_site(ops.GO_DEPTH, stmt, n, group + (depth << 32), text=text)
+        else:
+            self.call_site(ops.GO, stmt, n, group, text=text)
 
     def op_call(self, stmt: Stmt) -> None:
         self.call_site(ops.CALL, stmt, text=f"call: {stmt.target.value}")
@@ -173,9 +206,111 @@ class _Compiler:
         self.emit(ops.NEXT, top + 1, line=stmt.line, text=f"end repeat: {n}")
         self.code[top][2] = len(self.code)
 
+    # --- STW / procresize / locked Ms (issue 13) ---
+
+    def op_stw(self, stmt: Stmt) -> None:
+        index, shown = self.dist(stmt.dur)
+        self.emit(ops.WORLDSEMA, line=stmt.line, text="stw: semacquire(&worldsema)")
+        self.emit(ops.STW, index, line=stmt.line, text=f"stw: {shown}")
+
+    def op_setprocs(self, stmt: Stmt) -> None:
+        n = stmt.count.get(self.params, parse_gomaxprocs)
+        self.emit(ops.WORLDSEMA, line=stmt.line, text="setprocs: semacquire(&worldsema)")
+        self.emit(ops.SETPROCS, n, line=stmt.line, text=f"setprocs: {n}")
+
+    def op_lockthread(self, stmt: Stmt) -> None:
+        op = ops.LOCKTHREAD if stmt.kind == "lockthread" else ops.UNLOCKTHREAD
+        self.emit(op, line=stmt.line, text=stmt.kind)
+
+    op_unlockthread = op_lockthread
+
+    def gc_function(self) -> Function:
+        """The gc: section's system goroutine, started beside main by the runtime (as Go's
+        forcegchelper is): until the run ends, sleep `every`, then stop the world for `pause`."""
+        gc = self.wl.gc
+        forever = self.dists.setdefault((float(ops.D_CONST), GC_FOREVER_NS, 0.0), len(self.dists))
+        every, every_text = self.dist(gc.every)
+        pause, pause_text = self.dist(gc.pause)
+        line = gc.line
+        top = self.emit(ops.LOOP, forever, line=line, text="gc: loop")
+        self.emit(ops.SLEEP, every, line=line, text=f"gc: sleep {every_text}")
+        self.emit(ops.WORLDSEMA, line=line, text="gc: semacquire(&worldsema)")
+        self.emit(ops.STW, pause, line=line, text=f"gc: stw {pause_text}")
+        self.emit(ops.ENDLOOP, top, line=line, text="gc: end loop")
+        self.code[top][2] = len(self.code)
+        self.emit(ops.RET, line=line, text="return")
+        return Function(GC_FUNCTION, line, "gc", [])
+
     def op_loop(self, stmt: Stmt) -> None:
         index, shown = self.dist(stmt.dur)
         top = self.emit(ops.LOOP, index, line=stmt.line, text=f"loop: {shown}")
         self.block(stmt.body)
         self.emit(ops.ENDLOOP, top, line=stmt.line, text=f"end loop: {shown}")
         self.code[top][2] = len(self.code)
+
+    # --- select / close / range (issue 14) -----------------------------------------------------
+
+    def op_close(self, stmt: Stmt) -> None:
+        self.emit(ops.CLOSE, self.index["channel"][stmt.target.value], line=stmt.line,
+                  text=f"close: {stmt.target.value}")
+
+    def op_range(self, stmt: Stmt) -> None:
+        name = stmt.target.value
+        top = self.emit(ops.RANGE, self.index["channel"][name], line=stmt.line,
+                        text=f"range: {name}")
+        self.block(stmt.body)
+        self.emit(ops.JMP, top, line=stmt.line, text=f"end range: {name}")
+        self.code[top][2] = len(self.code)
+
+    def op_select(self, stmt: Stmt) -> None:
+        """SELECT, a CASE row per case (default excluded), then each body ending in a JMP to
+        the end; the rows' body pcs and the end are patched once known."""
+        cases = [case for case in stmt.cases if case.kind != "default"]
+        top = self.emit(ops.SELECT, len(cases), -1, line=stmt.line,
+                        text=f"select: {len(stmt.cases)} cases")
+        rows = [self.emit(ops.CASE, *self.case_operands(case), line=case.line,
+                          text=self.case_text(case)) for case in cases]
+        ends = []
+        for case in stmt.cases:
+            start = len(self.code)
+            if case.kind == "default":
+                self.code[top][2] = start
+            else:
+                self.code[rows[cases.index(case)]][3] = start
+            self.block(case.body)
+            ends.append(self.emit(ops.JMP, 0, line=case.line, text="end case"))
+        for pc in ends:
+            self.code[pc][1] = len(self.code)
+        self.code[top][3] = len(self.code)
+
+    def case_operands(self, case: Stmt) -> tuple[int, int]:
+        if case.kind == "after":
+            return ops.CASE_AFTER, self.dist(case.dur)[0]
+        kind = ops.CASE_RECV if case.kind == "recv" else ops.CASE_SEND
+        return kind, self.index["channel"][case.target.value]
+
+    def case_text(self, case: Stmt) -> str:
+        if case.kind == "after":
+            return f"case after: {self.dist(case.dur)[1]}"
+        return f"case {case.kind}: {case.target.value}"
+
+    def op_serve(self, stmt: Stmt) -> None:
+        """SERVE_BEGIN (the inter-arrival distribution), SERVE_ACCEPT (the handler), then the
+        server waits for its handlers."""
+        rate, kind, backlog, n = serve_values(stmt, self.params)
+        row = (float(ops.D_EXP if kind == "poisson" else ops.D_CONST), 1e9 / rate, 0.0)
+        index = self.dists.setdefault(row, len(self.dists))
+        text = f"serve: {{rate: {rate:g}, dist: {kind}, count: {n}, handler: {stmt.target.value}}}"
+        self.emit(ops.SERVE_BEGIN, index, n, line=stmt.line, text=text)
+        self.call_site(ops.SERVE_ACCEPT, stmt, backlog, len(self.code) + 1, text=text)
+        self.emit(ops.WAIT_CHILDREN, line=stmt.line, text="serve: wait for the handlers")
+
+
+def serve_values(stmt: Stmt, params: dict) -> tuple[float, str, int, int]:
+    """rate (requests/s), dist, backlog and count of a serve statement in a case."""
+    opts = stmt.serve
+    rate = opts["rate"].get(params, parse_rate)
+    kind = opts["dist"].get(params, parse_serve_dist) if "dist" in opts else "poisson"
+    backlog = opts["backlog"].get(params, parse_positive) if "backlog" in opts else DEFAULT_BACKLOG
+    return rate, kind, backlog, stmt.count.get(params, parse_positive)
+

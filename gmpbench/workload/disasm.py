@@ -34,7 +34,7 @@ class _Operands:
 
     def render(self, op: int, a: int, b: int, c: int) -> str:
         p = self.program
-        if op in (ops.WORK, ops.NETWAIT, ops.SLEEP):
+        if op in (ops.WORK, ops.NETWAIT, ops.SLEEP, ops.STW):
             return self.dist(a)
         if op in (ops.SEND, ops.RECV):
             return _pick(p.chan_names, a)
@@ -42,9 +42,15 @@ class _Operands:
             return _pick(p.mutex_names, a)
         if op == ops.WAIT_GROUP:
             return _pick(p.group_names, a)
-        if op == ops.GO:
+        if op in (ops.GO, ops.GO_SELF, ops.GO_DEPTH):
+            depth = f" depth={c >> 32}" if op == ops.GO_DEPTH else ""
+            c &= 0xFFFFFFFF
             group = f" group={_pick(p.group_names, c - 1)}" if c else ""
-            return f"{self.fn(a)} n={b}{group}"
+            return f"{self.fn(a)} n={b}{group}{depth}"
+        if op == ops.SERVE_BEGIN:
+            return f"gap {self.dist(a)} count={b}"
+        if op == ops.SERVE_ACCEPT:
+            return f"handler {self.fn(a)} backlog={b} exit->{c}"
         if op == ops.CALL:
             return self.fn(a)
         if op == ops.SYSCALL:
@@ -53,9 +59,18 @@ class _Operands:
             return f"{a} exit->{b}"
         if op == ops.LOOP:
             return f"{self.dist(a)} exit->{b}"
-        if op in (ops.NEXT, ops.ENDLOOP):
+        if op in (ops.NEXT, ops.ENDLOOP, ops.JMP):
             return f"->{a}"
-        return ""      # RET, WAIT_CHILDREN, YIELD
+        if op in (ops.CLOSE, ops.RANGE):
+            return _pick(p.chan_names, a) + (f" exit->{b}" if op == ops.RANGE else "")
+        if op == ops.SELECT:
+            return f"{a} cases" + (f" default->{b}" if b >= 0 else "") + f" end->{c}"
+        if op == ops.CASE:
+            what = self.dist(b) if a == ops.CASE_AFTER else _pick(p.chan_names, b)
+            return f"{ {ops.CASE_RECV: 'recv', ops.CASE_SEND: 'send'}.get(a, 'after')} {what} ->{c}"
+        if op == ops.SETPROCS:
+            return str(a)
+        return ""      # RET, WAIT_CHILDREN, YIELD, WORLDSEMA, LOCKTHREAD, UNLOCKTHREAD
 
 
 def disasm(program: Program) -> list[str]:

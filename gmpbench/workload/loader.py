@@ -21,6 +21,7 @@ from .ops import D_CONST
 from .schema import (
     Dur,
     Function,
+    GcSection,
     Name,
     Scalar,
     Stmt,
@@ -29,6 +30,9 @@ from .schema import (
     in_file,
     param_refs,
     parse_bool,
+    parse_capacity,
+    parse_rate,
+    parse_serve_dist,
     parse_count,
     parse_positive,
 )
@@ -36,14 +40,27 @@ from .schema import (
 TOP_KEYS = ("name", "description", "procs", "ops", "timeout", "seed", "params", "channels",
             "mutexes", "groups", "policies", "max_threads", "main", "functions")
 REQUIRED_KEYS = ("name", "main")
+GO_KEYS = ("fn", "n", "group", "depth")
+# --- select / close / range (issue 14): their statements join STATEMENTS below
+CHAN_STATEMENTS = ("close", "range", "select", "serve")
+SERVE_KEYS = ("rate", "dist", "count", "handler", "backlog")
+SELECT_CASES = ("recv", "send", "after")      # a select case: one of these, with an optional do:
+SELECT_DEFAULT = "default"
 STATEMENTS = ("work", "go", "wait", "send", "recv", "yield", "syscall", "netwait", "sleep",
-              "repeat", "loop", "call", "lock", "unlock")
-BLOCK_STATEMENTS = ("repeat", "loop")     # the ones that take `do:`
-GO_KEYS = ("fn", "n", "group")
+              "repeat", "loop", "call", "lock", "unlock") + CHAN_STATEMENTS
+BLOCK_STATEMENTS = ("repeat", "loop", "range")     # the ones that take `do:`
+# --- STW / procresize / locked Ms (issue 13) ---
+TOP_KEYS += ("gc",)
+STATEMENTS += ("stw", "setprocs", "lockthread", "unlockthread")
+BARE_STATEMENTS = ("yield", "lockthread", "unlockthread")   # written as a bare word
+GC_KEYS = ("every", "pause")
+MAX_GOMAXPROCS = 256       # Go 1.9's _MaxGomaxprocs: the range of `setprocs:`
+GC_FUNCTION = "runtime.gc"  # the gc: section's system goroutine (not a name a file can use)
 SYSCALL_KEYS = ("dur", "block")
 
 # which declared namespace a statement's target (and go's group) refers to
 TARGET_SPACE = {"go": "function", "call": "function", "send": "channel", "recv": "channel",
+                "close": "channel", "range": "channel", "serve": "function",
                 "lock": "mutex", "unlock": "mutex", "wait": "group"}
 DECLARED_UNDER = {"function": "functions:", "channel": "channels:", "mutex": "mutexes:",
                   "group": "groups:"}
@@ -56,6 +73,7 @@ MAX_STATEMENTS = 100_000   # guards against YAML alias bombs; real workloads hav
 MAX_NESTING = 64
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_THREADS = 10_000
+MAX_PROCS = 256           # GOMAXPROCS at most: Go 1.9's _MaxGomaxprocs
 
 
 def load_workload(path) -> Workload:
@@ -276,8 +294,10 @@ class _Builder:
             functions=self.optional(top, "functions", self.functions, {}),
             ops_scalar=ops,
         )
+        wl.gc = self.optional(top, "gc", self.gc, None)
         _check_names(wl)
         wl.func_order = _call_order(wl)
+        _check_thread_locks(wl)
         return wl
 
     def optional(self, top: dict, key: str, parse, default):
@@ -308,6 +328,9 @@ class _Builder:
         procs = []
         for item, item_field in self.one_or_many(node, field, "GOMAXPROCS value"):
             value = self.literal(item, item_field, parse_positive)
+            if value > MAX_PROCS:
+                _fail(item, item_field, f"{value} is more than {MAX_PROCS} Ps "
+                                        f"(GOMAXPROCS is at most {MAX_PROCS}, Go's _MaxGomaxprocs)")
             if value in procs:
                 _fail(item, item_field, f"{value} is listed twice")
             procs.append(value)
@@ -347,7 +370,7 @@ class _Builder:
 
     def channels(self, node, field: str) -> dict[str, Scalar]:
         return {self.declared_name(key_node, _join(field, key), "channel"):
-                self.scalar(value_node, _join(field, key), parse_count)
+                self.scalar(value_node, _join(field, key), parse_capacity)
                 for key, (key_node, value_node) in self.mapping(node, field).items()}
 
     def name_list(self, node, field: str) -> list[str]:
@@ -401,8 +424,8 @@ class _Builder:
 
     def bare_statement(self, node, field: str) -> Stmt:
         word = self.value(node, field)
-        if word == "yield":
-            return Stmt("yield", _line(node), field)
+        if word in BARE_STATEMENTS:
+            return Stmt(word, _line(node), field)
         if word in STATEMENTS:
             _fail(node, field, f"'{word}' needs a value, e.g. {{{word}: ...}}")
         _fail(node, field, f"unknown statement {word!r}{_suggest(word, STATEMENTS)}")
@@ -410,7 +433,8 @@ class _Builder:
     def statement_kind(self, node, field: str, entries: dict) -> str:
         kinds = [key for key in entries if key in STATEMENTS]
         if not kinds:
-            _fail(node, field, "'do' without repeat or loop" if entries else "empty statement")
+            _fail(node, field, "'do' without repeat, loop or range" if entries
+                  else "empty statement")
         if len(kinds) > 1:
             _fail(node, field, f"two statements in one item: '{kinds[0]}' and '{kinds[1]}' "
                   "(write each as its own list item)")
@@ -418,7 +442,7 @@ class _Builder:
         if kind in BLOCK_STATEMENTS and "do" not in entries:
             _fail(node, field, f"{kind} needs a 'do:' list of statements")
         if kind not in BLOCK_STATEMENTS and "do" in entries:
-            _fail(node, _join(field, "do"), f"'do' belongs to repeat or loop, not {kind}")
+            _fail(node, _join(field, "do"), f"'do' belongs to repeat, loop or range, not {kind}")
         return kind
 
     # One method per statement: value node, field -> the Stmt parts it sets.
@@ -442,11 +466,85 @@ class _Builder:
         return {"target": self.name(node, field)}
 
     stmt_recv = stmt_call = stmt_lock = stmt_unlock = stmt_wait = stmt_send
+    stmt_close = stmt_range = stmt_send
+
+    def stmt_select(self, node, field):
+        """A list of cases {recv: C, do: [...]}, {send: C, ...}, {after: D, ...} and at most
+        one {default: [...]}; kept as Stmts of those kinds in ``cases``."""
+        cases = [self.select_case(item, f"{field}[{i}]")
+                 for i, item in enumerate(self.sequence(node, field, "a list of cases"))]
+        defaults = [case for case in cases if case.kind == SELECT_DEFAULT]
+        if len(defaults) > 1:
+            raise WorkloadError(None, defaults[1].line, defaults[1].field,
+                                "a select has at most one default (this is the second)")
+        if not cases:
+            _fail(node, field, "a select with no cases and no default blocks forever (Go's "
+                  "`select {}`: with nothing else to run, fatal error: all goroutines are "
+                  "asleep - deadlock!)")
+        return {"cases": cases}
+
+    def select_case(self, node, field):
+        entries = self.mapping(node, field, "a case such as {recv: C, do: [...]}")
+        self.check_keys(entries, field, SELECT_CASES + (SELECT_DEFAULT, "do"))
+        kinds = [key for key in entries if key != "do"]
+        if len(kinds) != 1:
+            _fail(node, field, "a case has exactly one of recv, send, after or default"
+                  + (f" (got {', '.join(kinds)})" if kinds else ""))
+        kind = kinds[0]
+        key_node, value_node = entries[kind]
+        if kind == SELECT_DEFAULT:
+            if "do" in entries:
+                _fail(node, _join(field, "do"), "default takes its statements itself: "
+                      "{default: [...]}")
+            return Stmt(kind, _line(node), field,
+                        body=self.body(value_node, _join(field, kind), 1))
+        parts = (self.stmt_after(value_node, _join(field, kind)) if kind == "after"
+                 else self.stmt_send(value_node, _join(field, kind)))
+        stmt = Stmt(kind, _line(node), field, **parts)
+        if "do" in entries:
+            stmt.body = self.body(entries["do"][1], _join(field, "do"), 1)
+        return stmt
+
+    def stmt_serve(self, node, field):
+        """{rate: R, dist: poisson|constant, count: N, handler: F, backlog: B}."""
+        entries = self.mapping(node, field, "a mapping {rate: R, count: N, handler: F}")
+        self.check_keys(entries, field, SERVE_KEYS)
+        for key in ("rate", "count", "handler"):
+            if key not in entries:
+                _fail(node, _join(field, key), f"serve needs {key}:")
+        options = {key: self.scalar(entries[key][1], _join(field, key), parse)
+                   for key, parse in (("rate", parse_rate), ("dist", parse_serve_dist),
+                                      ("backlog", parse_positive)) if key in entries}
+        return {"target": self.name(entries["handler"][1], _join(field, "handler")),
+                "count": self.scalar(entries["count"][1], _join(field, "count"), parse_positive),
+                "serve": options}
+
+    def stmt_after(self, node, field):
+        return {"dur": self.duration(node, field)}
 
     def stmt_yield(self, node, field):
         if not (isinstance(node, ScalarNode) and self.value(node, field) is None):
-            _fail(node, field, "yield takes no value (write '- yield')")
+            kind = field.rsplit(".", 1)[-1]
+            _fail(node, field, f"{kind} takes no value (write '- {kind}')")
         return {}
+
+    stmt_lockthread = stmt_unlockthread = stmt_yield
+
+    def stmt_stw(self, node, field):
+        return {"dur": self.duration(node, field)}
+
+    def stmt_setprocs(self, node, field):
+        return {"count": self.scalar(node, field, parse_gomaxprocs)}
+
+    def gc(self, node, field: str) -> GcSection:
+        """The top-level ``gc: {every: D, pause: D}``: periodic stop-the-world pauses."""
+        entries = self.mapping(node, field, "a mapping {every: D, pause: D}")
+        self.check_keys(entries, field, GC_KEYS)
+        for key in GC_KEYS:
+            if key not in entries:
+                _fail(node, _join(field, key), f"gc needs {key}: a duration")
+        return GcSection(*(self.duration(entries[key][1], _join(field, key)) for key in GC_KEYS),
+                         line=_line(node))
 
     def stmt_go(self, node, field):
         if not isinstance(node, MappingNode):
@@ -460,6 +558,8 @@ class _Builder:
             parts["count"] = self.scalar(entries["n"][1], _join(field, "n"), parse_count)
         if "group" in entries:
             parts["group"] = self.name(entries["group"][1], _join(field, "group"))
+        if "depth" in entries:
+            parts["depth"] = self.scalar(entries["depth"][1], _join(field, "depth"), parse_depth)
         return parts
 
     def stmt_syscall(self, node, field):
@@ -474,6 +574,14 @@ class _Builder:
         if "block" in entries:
             parts["block"] = self.scalar(entries["block"][1], _join(field, "block"), parse_bool)
         return parts
+
+
+def parse_gomaxprocs(value) -> int:
+    """`setprocs: N`: 1 <= N <= MAX_GOMAXPROCS."""
+    number = parse_count(value)
+    if not 1 <= number <= MAX_GOMAXPROCS:
+        raise ValueError(f"GOMAXPROCS must be in 1..{MAX_GOMAXPROCS}, got {number}")
+    return number
 
 
 def _workload_name(value) -> str:
@@ -495,9 +603,10 @@ def check_param_value(value):
 # --- checks across the whole file --------------------------------------------------------------
 
 def walk(body):
-    """Every statement of ``body``, nested ones included, in program order."""
+    """Every statement of ``body``, nested ones included (select cases too), in program order."""
     for stmt in body:
         yield stmt
+        yield from walk(stmt.cases)
         yield from walk(stmt.body)
 
 
@@ -525,12 +634,31 @@ def _check_declared(name: Name, space: str, declared: dict) -> None:
 
 
 def _edges(func: Function) -> dict[str, int]:
-    """Functions that ``func`` starts or calls -> line of the first statement doing so."""
+    """Functions that ``func`` starts or calls -> line of the first statement doing so.  A
+    `go: F` inside F is bounded recursion, not an edge: it starts F only while the goroutine's
+    depth is above 0, with one less, so it ends after `depth` levels."""
     edges: dict[str, int] = {}
     for stmt in walk(func.body):
-        if stmt.kind in ("go", "call"):
+        if stmt.kind == "go" and stmt.target.value == func.name:
+            if stmt.depth is not None:
+                raise WorkloadError(None, stmt.depth.line, stmt.depth.field,
+                                    f"'{func.name}' starting itself takes its own depth minus "
+                                    "one: depth is given where it is first started")
+            continue
+        if stmt.kind in ("go", "call", "serve"):
             edges.setdefault(stmt.target.value, stmt.line)
     return edges
+
+
+MAX_DEPTH = 1 << 31
+
+
+def parse_depth(value) -> int:
+    """A bounded recursion's depth: a count below 2**31."""
+    depth = parse_count(value)
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"depth {depth} is too large (at most {MAX_DEPTH - 1})")
+    return depth
 
 
 def _call_order(wl: Workload) -> list[str]:
@@ -562,6 +690,44 @@ def _cycle_error(wl: Workload, cycle: list[str], edges) -> None:
     first = wl.functions[cycle[0]]
     raise WorkloadError(None, edges[cycle[0]][cycle[1]], first.field,
                         "go/call cycle: " + " -> ".join(cycle))
+
+
+def _check_thread_locks(wl: Workload) -> None:
+    """`unlockthread` must follow a `lockthread` of the same goroutine: main and every function
+    a `go:` starts begin unlocked; a `call:` goes on with the caller's count.  A repeat/loop
+    body may not unlock more than it locks (a later iteration would unlock nothing)."""
+    summaries: dict[str, tuple[int, int, Stmt | None]] = {}
+    for name in wl.func_order:          # callees first
+        summaries[name] = _lock_summary(wl.functions[name].body, summaries)
+    started = {s.target.value for f in wl.all_functions() for s in walk(f.body) if s.kind == "go"}
+    for name, (need, _, culprit) in [("main", _lock_summary(wl.main.body, summaries)),
+                                     *((n, summaries[n]) for n in wl.functions if n in started)]:
+        if need > 0:
+            raise WorkloadError(None, culprit.line, culprit.field,
+                                "unlockthread without a lockthread before it in this goroutine "
+                                "(runtime.UnlockOSThread of an unlocked thread)")
+
+
+def _lock_summary(body: list[Stmt], summaries: dict) -> tuple[int, int, Stmt | None]:
+    """(locks the body needs held on entry, its net change -- a lower bound in loops --, the
+    statement where it first unlocks more than it locked)."""
+    held, need, culprit = 0, 0, None
+    for stmt in body:
+        if stmt.kind in BLOCK_STATEMENTS:
+            inner_need, net, _ = _lock_summary(stmt.body, summaries)
+            if net < 0:
+                raise WorkloadError(None, stmt.line, stmt.field, f"this {stmt.kind} body "
+                                    "unlocks the thread more often than it locks it")
+            step_need, step = inner_need, 0
+        elif stmt.kind == "call":
+            step_need, step, _ = summaries[stmt.target.value]
+        else:
+            step = {"lockthread": 1, "unlockthread": -1}.get(stmt.kind, 0)
+            step_need = 1 if step < 0 else 0
+        if step_need - held > need:
+            need, culprit = step_need - held, stmt
+        held += step
+    return need, held, culprit
 
 
 # --- cases -------------------------------------------------------------------------------------

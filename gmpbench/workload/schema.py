@@ -178,6 +178,47 @@ def parse_positive(value) -> int:
     return number
 
 
+NIL_CAPACITY = -1   # a channel declared `nil` (runtime layout's CAP_NIL)
+
+
+def parse_capacity(value) -> int:
+    """A channel's capacity: a count, or nil (null) for a nil channel (blocks forever,
+    close panics)."""
+    if value is None or (isinstance(value, str) and value.strip() == "nil"):
+        return NIL_CAPACITY
+    return parse_count(value)
+
+
+_RATE_UNITS = {"": 1.0, "k": 1e3, "M": 1e6}
+
+
+def parse_rate(value) -> float:
+    """Requests per second: a number above 0, or text such as "10k" or "1.5M"."""
+    number = value
+    if isinstance(value, str):
+        text = value.strip()
+        unit = text[-1:] if text[-1:] in ("k", "M") else ""
+        try:
+            number = float(text[:len(text) - len(unit)]) * _RATE_UNITS[unit]
+        except ValueError:
+            raise ValueError(f"expected a rate in requests/s like 5000 or 10k, got {value!r}") \
+                from None
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise ValueError(f"expected a rate in requests/s like 5000 or 10k, got {value!r}")
+    if not number > 0 or number > 1e9:
+        raise ValueError(f"rate must be above 0 and at most 1e9 requests/s, got {value!r}")
+    return float(number)
+
+
+SERVE_DISTS = ("poisson", "constant")
+
+
+def parse_serve_dist(value) -> str:
+    if value not in SERVE_DISTS:
+        raise ValueError(f"dist is poisson (exponential gaps) or constant, got {value!r}")
+    return value
+
+
 def parse_bool(value) -> bool:
     if isinstance(value, bool):
         return value
@@ -255,7 +296,11 @@ class Stmt:
     dur: Dur | None = None         # work/syscall/netwait/sleep/loop
     block: Scalar | None = None    # syscall: block
     group: Name | None = None      # go: group
-    body: list[Stmt] = field(default_factory=list)   # repeat/loop: do
+    body: list[Stmt] = field(default_factory=list)   # repeat/loop/range: do; a select case's do
+    depth: Scalar | None = None    # go: depth (bounded recursion, issue 14)
+    serve: dict | None = None      # serve: rate, dist, backlog (Scalars); target is the handler
+    cases: list[Stmt] = field(default_factory=list)  # select: its cases, kinds recv/send/after/
+                                                     # default (issue 14)
 
 
 @dataclass
@@ -266,6 +311,15 @@ class Function:
     line: int                      # line of the key (``main:`` / ``pinger:``)
     field: str                     # "main" or "functions.pinger"
     body: list[Stmt]
+
+
+@dataclass
+class GcSection:
+    """The top-level ``gc:``: a stop-the-world of ``pause`` every ``every`` (issue 13)."""
+
+    every: Dur
+    pause: Dur
+    line: int
 
 
 @dataclass
@@ -289,6 +343,7 @@ class Workload:
     functions: dict[str, Function]  # in file order
     func_order: list[str] = field(default_factory=list)  # callees before callers (acyclic)
     ops_scalar: Scalar | None = None
+    gc: GcSection | None = None    # periodic stop-the-world pauses (a GC stand-in)
 
     def ops_value(self, params) -> int | None:
         """``ops`` with params substituted (an int >= 1), or None when the file has none."""

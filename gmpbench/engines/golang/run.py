@@ -34,7 +34,7 @@ class GoRuns:
 def _bucket_of(lo: float, hi: float) -> int:
     """The gmpbench histogram bucket for one of Go's /sched/latencies buckets [lo, hi) s: the
     bucket holding its midpoint (its finite edge, for the open-ended first and last)."""
-    from ...runtime.stats import bucket_bounds
+    from ...runtime.histogram import bucket_bounds
     if math.isinf(lo):
         value = hi
     elif math.isinf(hi):
@@ -53,7 +53,8 @@ def figures(obj: dict) -> RunFigures:
         latency[bucket] = latency.get(bucket, 0) + int(count)
     return RunFigures(obj["wall_ns"] / 1e9, obj["cpu_ns"] / 1e9, int(obj["threads"]),
                       {k: int(v) for k, v in obj["counters"].items()}, latency,
-                      {int(b): int(n) for b, n in (obj.get("netpoll_latency") or {}).items()})
+                      **{name: {int(b): int(n) for b, n in (obj.get(name) or {}).items()}
+                         for name in RunFigures.HISTOGRAMS})
 
 
 def command(binary, procs: int, values: int, warmups: int, steps_per_ns: float,

@@ -47,21 +47,29 @@ var (
 	// atomic: counters summed from the Gs as they exit (see (*G).flush)
 	created, syscalls, netwaits int64
 	netLat                      [histBuckets]int64 // atomic: readiness due -> G running, ns
+
+	// issue 13: stop-the-world and GOMAXPROCS (see stw, gc, setprocs)
+	runProcs              int                // -procs: every run starts with it
+	stwCalls, procresizes int64              // atomic
+	stwLat                [histBuckets]int64 // atomic: ReadMemStats call, ns
+	usesSTW               bool               // the workload stops the world
 )
 
 const goidBatch = 16
 
 // G is a goroutine's context: what the port keeps in its G row.
 type G struct {
-	rng               uint64          // xorshift64* state for sampled durations
-	gen               int32           // the run this G belongs to
-	parent            *G              // whose `children` this G is counted in (nil for main)
-	group             *sync.WaitGroup // the named group it is counted in, if any
-	children          sync.WaitGroup  // `wait: children`
-	conn              *netConn        // its connection, opened by the first netwait
-	goids, goidsEnd   int64           // this G's batch of goids for the Gs it starts
+	rng                            uint64          // xorshift64* state for sampled durations
+	gen                            int32           // the run this G belongs to
+	parent                         *G              // whose `children` this G is counted in (nil for main)
+	group                          *sync.WaitGroup // the named group it is counted in, if any
+	children                       sync.WaitGroup  // `wait: children`
+	conn                           *netConn        // its connection, opened by the first netwait
+	goids, goidsEnd                int64           // this G's batch of goids for the Gs it starts
 	nCreated, nSyscalls, nNetwaits int64
-	ts                syscall.Timespec
+	ts                             syscall.Timespec
+	depth                          int64 // bounded recursion: levels of `go: F` inside F it may still start
+	arrival                        int64 // serve: the scheduled arrival of the request this handler serves
 }
 
 func splitmix(x uint64) uint64 {
@@ -106,8 +114,24 @@ func (g *G) spawn(f func(*G), group *sync.WaitGroup) {
 	go newG(g.goid(), g, group).body(f)
 }
 
+// spawnDepth is spawn with the child's bounded-recursion depth (`go: {fn: F, depth: N}`, and
+// `go: F` inside F, which starts nothing at depth 0).
+func (g *G) spawnDepth(f func(*G), group *sync.WaitGroup, depth int64) {
+	g.children.Add(1)
+	if group != nil {
+		group.Add(1)
+	}
+	g.nCreated++
+	child := newG(g.goid(), g, group)
+	child.depth = depth
+	go child.body(f)
+}
+
 func (g *G) body(f func(*G)) {
 	f(g)
+	if g.arrival != 0 {
+		histAdd(&reqLat, nanotime()-g.arrival)
+	}
 	g.flush()
 	g.parent.children.Done()
 	if g.group != nil {
@@ -156,9 +180,9 @@ func clip(v float64) int64 {
 	return int64(v)
 }
 
-func (g *G) exp(mean float64) int64          { return clip(-mean * math.Log(g.rand01())) }
-func (g *G) uniform(lo, hi float64) int64    { return clip(lo + (hi-lo)*g.rand01()) }
-func (g *G) normal(mean, sd float64) int64   { return clip(mean + sd*g.stdNormal()) }
+func (g *G) exp(mean float64) int64           { return clip(-mean * math.Log(g.rand01())) }
+func (g *G) uniform(lo, hi float64) int64     { return clip(lo + (hi-lo)*g.rand01()) }
+func (g *G) normal(mean, sd float64) int64    { return clip(mean + sd*g.stdNormal()) }
 func (g *G) lognormal(med, sig float64) int64 { return clip(med * math.Exp(sig*g.stdNormal())) }
 
 // ---- statements ---------------------------------------------------------------------------------
@@ -204,9 +228,9 @@ type netConn struct {
 }
 
 var (
-	ctrlFd    int   // this end of the control socket: new connections' client ends go there
-	nextConn  int32 // atomic: connection ids
-	emulator  *exec.Cmd
+	ctrlFd   int   // this end of the control socket: new connections' client ends go there
+	nextConn int32 // atomic: connection ids
+	emulator *exec.Cmd
 )
 
 // netwait is `netwait: D`: ask the emulator for readiness at now+D, then read (the G parks on
@@ -278,6 +302,53 @@ func startEmulator() {
 	}
 }
 
+// ---- serve: open-loop arrivals on a listening connection ----------------------------------------
+
+var (
+	reqLat              [histBuckets]int64 // atomic: a request's scheduled arrival -> its handler's end
+	reqLate, reqDropped int64              // atomic
+)
+
+// serve is `serve:`, net/http's accept loop, as the port runs it: the server accepts every
+// arrival that is due by now (drawing the gaps from this G's stream, in the port's order) --
+// dropping what exceeds the backlog (a full listen queue), counting as late what it accepts
+// after the next arrival was due -- and starts one goroutine per request; then it asks the
+// emulator for readiness of its listener (this G's connection) at the next scheduled arrival
+// and reads, parked on Go's netpoller until then. The schedule never waits for the server.
+func (g *G) serve(handler func(*G), n, backlog int64, gap func() int64) {
+	next := nanotime() + gap()
+	for left := n; ; {
+		now, waiting := nanotime(), int64(0)
+		for left > 0 && next <= now {
+			arrival := next
+			next += gap()
+			left--
+			waiting++
+			if waiting > backlog {
+				atomic.AddInt64(&reqDropped, 1)
+				continue
+			}
+			if next <= now {
+				atomic.AddInt64(&reqLate, 1)
+			}
+			g.spawnRequest(handler, arrival)
+		}
+		if left == 0 {
+			break
+		}
+		g.netwait(next - nanotime()) // the listener: ready at the next arrival
+	}
+	g.children.Wait()
+}
+
+func (g *G) spawnRequest(f func(*G), arrival int64) {
+	g.children.Add(1)
+	g.nCreated++
+	child := newG(g.goid(), g, nil)
+	child.arrival = arrival
+	go child.body(f)
+}
+
 // ---- histograms: gmpbench.runtime.stats's log-linear buckets ------------------------------------
 
 func histBucket(v int64) int {
@@ -341,13 +412,15 @@ func snap() snapshot {
 }
 
 type runFigures struct {
-	Warmup         bool             `json:"warmup"`
-	WallNs         int64            `json:"wall_ns"`
-	CPUNs          int64            `json:"cpu_ns"`
-	Threads        int              `json:"threads"`
-	Counters       map[string]int64 `json:"counters"`
-	Latency        [][3]float64     `json:"sched_latency_buckets"` // [lo s, hi s, count]
-	NetpollLatency map[string]int64 `json:"netpoll_latency"`
+	Warmup           bool             `json:"warmup"`
+	WallNs           int64            `json:"wall_ns"`
+	CPUNs            int64            `json:"cpu_ns"`
+	Threads          int              `json:"threads"`
+	Counters         map[string]int64 `json:"counters"`
+	Latency          [][3]float64     `json:"sched_latency_buckets"` // [lo s, hi s, count]
+	NetpollLatency   map[string]int64 `json:"netpoll_latency"`
+	RequestLatency   map[string]int64 `json:"request_latency"`
+	SafepointLatency map[string]int64 `json:"safepoint_latency,omitempty"`
 }
 
 func threadCount() int {
@@ -358,7 +431,41 @@ func threadCount() int {
 	return len(ents)
 }
 
+// ---- stop-the-world, GOMAXPROCS (issue 13) -------------------------------------------------------
+
+// stw is `stw: D`. Go has no public call that stops the world for a given time; ReadMemStats
+// is the nearest: stopTheWorld("read mem stats"), a few µs of reading, startTheWorld. Its
+// duration is recorded as the time to safepoint (an upper bound: it includes that short pause
+// and the start); D is not held.
+func (g *G) stw(ns int64) {
+	var ms runtime.MemStats
+	t0 := nanotime()
+	runtime.ReadMemStats(&ms)
+	histAdd(&stwLat, nanotime()-t0)
+	atomic.AddInt64(&stwCalls, 1)
+}
+
+// setprocs is `setprocs: N`: runtime.GOMAXPROCS(N), a stop-the-world and resize when N
+// differs; the call's duration goes with stw's (time to safepoint, with the resize and start).
+func (g *G) setprocs(n int) {
+	if runtime.GOMAXPROCS(0) == n {
+		return
+	}
+	t0 := nanotime()
+	runtime.GOMAXPROCS(n)
+	histAdd(&stwLat, nanotime()-t0)
+	atomic.AddInt64(&stwCalls, 1)
+	atomic.AddInt64(&procresizes, 1)
+}
+
+// stwFigures adds the run's stop-the-world counter and time-to-safepoint histogram.
+func stwFigures(fig *runFigures) {
+	fig.SafepointLatency = sparse(&stwLat)
+	fig.Counters["stw_pauses"] = atomic.SwapInt64(&stwCalls, 0)
+}
+
 func runOnce(warmup bool) runFigures {
+	runtime.GOMAXPROCS(runProcs) // a setprocs: of the previous run must not carry over
 	created, syscalls, netwaits = 0, 0, 0
 	nextGoid = 1 // main is goid 1
 	newRun()
@@ -377,6 +484,20 @@ func runOnce(warmup bool) runFigures {
 	if usesNetwait {
 		fig.Counters["netwaits"] = netwaits
 	}
+	if usesServe {
+		fig.RequestLatency = sparse(&reqLat)
+		requests := int64(0)
+		for _, c := range fig.RequestLatency {
+			requests += c
+		}
+		fig.Counters["requests"] = requests
+		fig.Counters["requests_late"] = atomic.SwapInt64(&reqLate, 0)
+		fig.Counters["requests_dropped"] = atomic.SwapInt64(&reqDropped, 0)
+	}
+	if usesSTW {
+		stwFigures(&fig)
+	}
+	fig.Counters["procresizes"] = atomic.SwapInt64(&procresizes, 0)
 	for i, n := range after.lat {
 		if d := n - before.lat[i]; d != 0 {
 			fig.Latency = append(fig.Latency, [3]float64{after.edges[i], after.edges[i+1], float64(d)})
@@ -400,8 +521,10 @@ func main() {
 	if stepsPerNs <= 0 {
 		fatalf("-steps-per-ns is required")
 	}
+	runProcs = *procs
+	usesSTW = workloadUsesSTW
 	runtime.GOMAXPROCS(*procs)
-	if usesNetwait {
+	if usesNetwait || usesServe {
 		startEmulator()
 	}
 	out := json.NewEncoder(os.Stdout)
