@@ -14,6 +14,7 @@ import scipy.stats  # noqa: F401
 from synthetic import PING_PONG, results
 
 from gmpbench import pytest_plugin
+from gmpbench.bench.prestart import worker_env
 from gmpbench.report import read_results, write_results
 from util import DEADLOCK, FOREVER, default_sigint, run_is_under_way, wait_for
 
@@ -220,7 +221,7 @@ def test_after(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                           "--gmpbench-warmup=0", "test_forever.py"], cwd=tmp_path,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         preexec_fn=default_sigint)
+                         preexec_fn=default_sigint, env=worker_env())   # this checkout's plugin
     try:
         wait_for(run_is_under_way(p.pid), what="the run's Ms to burn CPU")
         p.send_signal(signal.SIGINT)

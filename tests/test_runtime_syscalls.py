@@ -7,7 +7,7 @@ import pytest
 from gmpbench.runtime.policy import knobs
 from gmpbench.runtime.threads import RunError, run_program
 
-from util import hog_workload, compile_file, compile_text
+from util import bare_state, compile_file, compile_text, hog_workload
 
 
 def run(prog, procs, policy="baseline", **kw):
@@ -140,9 +140,7 @@ def test_a_zero_length_syscall_is_a_real_system_call(core):
     timer slack), which the kernel counts as a voluntary context switch."""
     import resource
     from gmpbench.runtime.syscall import blocking_call
-    from gmpbench.runtime.state import new_state
-    from util import empty_program
-    S = new_state(empty_program(), 1, knobs(), max_threads=4, max_gs=16, seed=1)
+    S = bare_state()
     before = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
     for _ in range(100):
         blocking_call(S, 0)
