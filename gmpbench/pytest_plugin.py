@@ -15,7 +15,8 @@ and returns the case's summary (gmpbench.report.stats.CaseSummary): ``.wall_time
 ``.netpoll_latency`` (the same figures from a readiness's due time to its goroutine running;
 None without ``netwait``), ``.counters`` (median per run), ``.cpu_time``, ``.runs``,
 ``.values``.  Params not given take the workload file's value
-(a param with several values must be given).
+(a param with several values must be given).  A run that fails (deadlock, timeout) fails its
+test; Ctrl-C during a run stops its threads and then the session, as pytest does on Ctrl-C.
 
 Options:
   --gmpbench-rounds N        measured runs per case (default 5), after --gmpbench-warmup (1)
@@ -93,7 +94,7 @@ class _Session:
         from .report.results import Results
         from .report.stats import summarize
         from .runtime import CORE_HASH, load_core
-        from .runtime.threads import RunError
+        from .runtime.threads import RunError, RunInterrupted
         if prepared.policy.engine != "go":
             load_core(notify=lambda message: print(f"\ngmpbench: {message}", flush=True))
         get = self.config.getoption
@@ -106,6 +107,10 @@ class _Session:
                 warmups = [run_once(prepared).wall_time for _ in range(get("gmpbench_warmup"))]
                 benchmark.pedantic(lambda: runs.append(run_once(prepared)),
                                    rounds=max(1, get("gmpbench_rounds")), iterations=1)
+        except RunInterrupted:
+            # Ctrl-C stopped the run's threads: stop the session as pytest does on Ctrl-C,
+            # not as one failed test followed by the next ones
+            raise KeyboardInterrupt from None
         except RunError as err:
             pytest.fail(f"gmpbench: {prepared.case.name}: {err}", pytrace=False)
         case = prepared.case

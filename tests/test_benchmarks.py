@@ -8,7 +8,7 @@ import pytest
 from numba import njit
 
 from gmpbench.runtime.policy import knobs
-from gmpbench.runtime.runq import runqget, runqput
+from gmpbench.runtime.runq import runqempty, runqget, runqput
 from gmpbench.runtime.state import new_state
 from gmpbench.runtime.threads import run_program
 
@@ -19,9 +19,14 @@ N_RUNQ = 1_000_000
 
 @njit(nogil=True)
 def _put_get(S, n, nxt):
+    """n puts, each taken back at once; returns how many gets gave back the G just put, with
+    inheritTime set exactly when it came from runnext."""
+    ok = 0
     for i in range(n):
         runqput(S, 1, 1, i + 1, nxt)
-        runqget(S, 1)
+        gp, inherit = runqget(S, 1)
+        ok += gp == i + 1 and inherit == nxt
+    return ok
 
 
 @pytest.mark.parametrize("via", ["tail", "runnext"])
@@ -29,7 +34,9 @@ def test_bench_runq_put_get(benchmark, via):
     S = new_state(empty_program(), 1, knobs(), max_threads=2, max_gs=16, seed=1)
     nxt = via == "runnext"
     _put_get(S, 10, nxt)
-    benchmark.pedantic(_put_get, args=(S, N_RUNQ, nxt), rounds=5, iterations=1)
+    got = []
+    benchmark.pedantic(lambda: got.append(_put_get(S, N_RUNQ, nxt)), rounds=5, iterations=1)
+    assert got == [N_RUNQ] * 5 and runqempty(S, 1)
     benchmark.extra_info["ns_per_op"] = benchmark.stats.stats.median / N_RUNQ * 1e9
 
 

@@ -18,8 +18,10 @@ from gmpbench.bench.cases import (
     split_policy_args,
 )
 from gmpbench.bench.runner import MODES, Runner, Settings
+from gmpbench.runtime.layout import COUNTERS
 from gmpbench.runtime.policy import PRESETS
 from gmpbench.workload import WorkloadError
+from util import DEADLOCK
 
 from util import ROOT, run_cli
 
@@ -98,15 +100,7 @@ def test_go_processes_are_counterbalanced_with_the_port_processes():
     assert 0 < sum(firsts) < 20                 # go is not always first, nor always second
 
 
-def test_modes_are_ordered():
-    fast, normal, rigorous = (MODES[m] for m in ("fast", "normal", "rigorous"))
-    assert fast.processes * fast.values < normal.processes * normal.values \
-        < rigorous.processes * rigorous.values
-
-
 def test_bad_arguments_raise_before_running(tmp_path):
-    with pytest.raises(UsageError, match="unknown policy 'nope'"):
-        load_groups([PING_PONG], ["nope"])
     with pytest.raises(WorkloadError, match="unknown param 'nope'"):
         load_groups([PING_PONG], None, None, ["nope=1"])
     bad_knobs = tmp_path / "k.yaml"
@@ -192,19 +186,11 @@ def test_run_end_to_end(tmp_path):
     assert "paired t test on the log ratios" in out.stdout
     assert re.search(r"^time: [\d.]+s = running [\d.]+s \(\d+%.*overhead", out.stdout, re.M)
     run = cases[0]["processes"][0]["runs"][0]
-    assert run["counters"]["runnext_puts"] > 0 and run["latency"]
+    assert set(run["counters"]) >= set(COUNTERS) and run["latency"]
     assert cases[1]["knobs"]["runnext"] == 0
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(saved[0])],
                            capture_output=True, text=True, timeout=60, check=False)
     assert stats.returncode == 0, stats.stderr
-
-
-DEADLOCK = """\
-name: stuck
-channels: {never: 0}
-main:
-  - recv: never
-"""
 
 
 def test_run_deadlock_exits_1(tmp_path):

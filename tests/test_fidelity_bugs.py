@@ -14,16 +14,12 @@ from gmpbench.runtime.netpoll import eventfd_open, eventfd_signal, netpollinit
 from gmpbench.runtime.policy import knobs
 from gmpbench.runtime.proc import checkdead, mput, startm
 from gmpbench.runtime.runq import malg, mput_list, pidleget, pidleput, runqput
-from gmpbench.runtime.state import new_state, table
+from gmpbench.runtime.state import table
 from gmpbench.runtime.syscall import exitsyscall0
 from gmpbench.runtime.sysmon import sysmon_netpoll
 from gmpbench.runtime.threads import run_program
 
-from util import compile_text, empty_program
-
-
-def bare_state(procs):
-    return new_state(empty_program(), procs, knobs(), max_threads=4, max_gs=16, seed=1)
+from util import bare_state, compile_text
 
 
 def m_row(S, mid):

@@ -11,18 +11,13 @@ from gmpbench.runtime.interp import work_steps
 from gmpbench.runtime.lock import runtime_timerslack
 from gmpbench.runtime.policy import knobs, parse_policy
 from gmpbench.runtime.runq import pidleget
-from gmpbench.runtime.state import new_state, table
+from gmpbench.runtime.state import table
 from gmpbench.runtime.sysmon import retake
 from gmpbench.runtime.threads import run_program, schedtrace_line
 
-from util import compile_text, empty_program
+from util import bare_state, compile_text, hog_workload
 
 PR_GET_TIMERSLACK = 30
-
-
-def bare_state(procs=1, policy="baseline", **kw):
-    return new_state(empty_program(), procs, parse_policy(policy)[1], max_threads=4, max_gs=16,
-                     seed=1, **kw)
 
 
 # ---- work: D is computation -------------------------------------------------------------------
@@ -54,28 +49,18 @@ def test_work_is_a_number_of_steps_at_the_given_rate(core, tmp_path):
 
 # ---- preemption points --------------------------------------------------------------------------
 
-LONG_WORK = """
-name: long-work
-groups: [others]
-main:
-  - go: {fn: other, group: others}
-  - go: hog
-  - wait: others
-functions:
-  hog:
-    - work: 60ms
-  other:
-    - work: 10us
-"""
+LONG_WORK = hog_workload(hog="60ms", other="work: 10us")
 
 
-def test_a_work_statement_is_preempted_only_with_async_preempt(core, tmp_path):
+@pytest.mark.parametrize("policy", ["baseline,async_preempt=1", "go1.14"])
+def test_a_work_statement_is_preempted_only_with_async_preempt(core, tmp_path, policy):
     """Go 1.9/1.10 preempts at function calls: the hog's `work` (a call-free loop) runs to its
     end before the other G gets the P (the hog runs first: runnext).  async_preempt=1
-    (Go >= 1.14) stops it after its 10 ms time slice, so main is done long before."""
+    (Go >= 1.14; preset go1.14 sets it) stops it after its 10 ms time slice, so main is done
+    long before: unless the host keeps sysmon off the cores for half of the 60 ms."""
     _, prog, _ = compile_text(tmp_path, LONG_WORK)
     sync = run_program(prog, 1, knobs())
-    async_ = run_program(prog, 1, knobs("baseline", {"async_preempt": 1}))
+    async_ = run_program(prog, 1, parse_policy(policy)[1])
     assert async_.counters["preemptions"] >= 1
     assert sync.wall_time > 2 * async_.wall_time
 

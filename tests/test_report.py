@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from synthetic import PING_PONG, results, sample
 
+from gmpbench.bench.prestart import worker_env
 from gmpbench.report import (
     ResultsError,
     read_results,
@@ -371,6 +372,142 @@ def test_files_without_memory_read_as_unknown(policies, tmp_path):
     assert "peak RSS" not in "\n".join(render_report(res, "text"))   # no memory table
     case = json.loads("\n".join(render_report(res, "json")))["cases"][0]
     assert case["max_rss"] == 0 and case["bytes_per_g"] is None
+
+
+# --- the reference policy: --baseline and its fallback -------------------------------------
+
+@pytest.fixture
+def two_groups():
+    """procs=1 has a baseline policy, procs=2 has not (no-steal is 2x no-runnext there)."""
+    return results({"w/procs=1/policy=baseline": sample(0.01, 9, seed=1),
+                    "w/procs=1/policy=no-runnext": sample(0.02, 9, seed=2),
+                    "w/procs=2/policy=no-runnext": sample(0.01, 9, seed=3),
+                    "w/procs=2/policy=no-steal": sample(0.02, 9, seed=4)})
+
+
+def group_text(res, group, **kw) -> str:
+    """The text report's section of ``group``: its header line to the next blank line."""
+    lines = render_report(res, "text", **kw)
+    start = lines.index(group)
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].strip())
+    return "\n".join(lines[start:end])
+
+
+def test_reference_falls_back_to_the_first_policy(two_groups):
+    one, two = (group_text(two_groups, f"w/procs={n}") for n in (1, 2))
+    assert "vs baseline" in one and re.search(r"no-runnext .* (1\.9|2\.0)\d\dx .* slower", one)
+    assert "vs no-runnext" in two and re.search(r"no-steal .* (1\.9|2\.0)\d\dx .* slower", two)
+
+
+def test_baseline_option_compares_only_groups_that_ran_it(two_groups):
+    one, two = (group_text(two_groups, f"w/procs={n}", baseline="no-steal") for n in (1, 2))
+    assert " vs " not in one and "slower" not in one and "faster" not in one
+    assert "vs no-steal" in two and re.search(r"no-runnext .* 0\.(49|50)\dx .* faster", two)
+
+
+# --- the results file: read-time checks, atomic writes -------------------------------------
+
+def _tamper(data, what):
+    bench = data["benchmarks"][0]
+    case = data["gmpbench"]["cases"][0]
+    if what == "pyperf run":
+        bench["runs"].pop()
+    elif what == "value":
+        bench["runs"][0]["values"].pop()
+    elif what == "blocks":
+        case["processes"][0]["blocks"] = case["processes"][0]["blocks"][:-1]
+    elif what == "positions":
+        case["processes"][0]["positions"] = []
+
+
+@pytest.mark.parametrize("what, message", [
+    ("pyperf run", f"case {PING_PONG}: 2 pyperf runs but 3 processes"),
+    ("value", f"case {PING_PONG}: values and runs differ in number"),
+    ("blocks", f"case {PING_PONG}: blocks and runs differ in number"),
+    ("positions", f"case {PING_PONG}: positions and runs differ in number"),
+])
+def test_inconsistent_results_files_are_refused(tmp_path, what, message):
+    res = results({PING_PONG: sample(0.01, 9, seed=1)})
+    for proc in res.cases[PING_PONG].processes:
+        proc.blocks, proc.positions = list(range(3)), [0, 1, 0]
+    data = json.loads(open(write(tmp_path, res)).read())
+    _tamper(data, what)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultsError) as err:
+        read_results(path)
+    assert str(err.value) == f"{path}: {message}"
+    out = _cli("report", str(path))
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path, policies):
+    """`report -o` onto an existing file, in a process that may not write more than 4 kB: the
+    write fails (EFBIG) half-way, the old file stays as it was, no temporary file is left."""
+    import resource
+    import signal
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # EFBIG instead of a signal
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    src = write(tmp_path, policies)
+    out = tmp_path / "report.html"
+    out.write_text("old report\n")
+    run = subprocess.run([sys.executable, "-m", "gmpbench", "report", src, "--format", "html",
+                          "-o", str(out)], capture_output=True, text=True, timeout=120,
+                         check=False, preexec_fn=small_files, env=worker_env())
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert "File too large" in run.stderr
+    assert out.read_text() == "old report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "report.html"]
+
+
+# --- the command line: -o formats, warnings, a closed pipe ---------------------------------
+
+def test_report_output_files(tmp_path, policies):
+    src = write(tmp_path, policies)
+    html, gobench = tmp_path / "r.html", tmp_path / "r.txt"
+    for fmt, path in (("html", html), ("gobench", gobench)):
+        out = _cli("report", src, "--format", fmt, "-o", str(path))
+        assert out.returncode == 0 and out.stdout == "" and f"wrote {path}" in out.stderr
+    assert parse_html(html.read_text().splitlines()).svgs == 1 + 2
+    lines = gobench.read_text().splitlines()
+    assert lines == render_report(policies, "gobench")
+    assert sum(bool(GOBENCH_LINE.match(line)) for line in lines) == 5 * 9
+
+
+def test_compare_warnings(tmp_path):
+    old = results({PING_PONG: sample(0.01, 9, seed=1)})
+    new = results({PING_PONG: sample(0.01, 9, seed=2)}, core_hash="fedcba9876543210",
+                  workload_hash="0000000000000000")
+    new.info["interrupted"] = True
+    paths = write(tmp_path, old, "old.json"), write(tmp_path, new, "new.json")
+    out = _cli("compare", *paths, "--format", "json")
+    assert out.returncode == 0
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("WARNING: ")]
+    assert len(warnings) == 3
+    assert "the scheduler core differs (core 0123456789abcdef vs fedcba9876543210)" in warnings[0]
+    assert "workload file(s) changed between the runs: ping-pong" in warnings[1]
+    assert "new holds an interrupted run" in warnings[2]
+    text = "\n".join(render_compare(old, new, "text"))    # text shows them in the report
+    assert all(w[len("WARNING: "):] in text for w in warnings)
+    assert "WARNING" not in "\n".join(render_compare(old, old, "text"))
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path):
+    """`gmpbench report x.json --format gobench | head -1`: more output than a pipe holds, the
+    reader gone after one line: exit 0, nothing on stderr."""
+    many = results({f"w/i={i}/procs=1/policy=baseline": sample(0.01, 60, seed=i)
+                    for i in range(40)})
+    src = write(tmp_path, many)
+    p = subprocess.Popen([sys.executable, "-m", "gmpbench", "report", src, "--format", "gobench"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=worker_env())
+    first = p.stdout.readline()
+    p.stdout.close()                                # as `head -1` exits
+    err = p.stderr.read()
+    assert p.wait(timeout=120) == 0, err
+    assert first.strip() and err == ""
 
 
 def test_a_swept_serve_workload_gets_a_latency_against_load_plot():

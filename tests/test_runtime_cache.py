@@ -1,8 +1,10 @@
 """numba's on-disk cache must really be reused by another process (cache=True working)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from util import ROOT
 
@@ -28,9 +30,38 @@ def test_second_process_loads_the_core_from_cache(core):
         assert hits >= 1 and misses == 0, (name, hits, misses)
 
 
-def test_cache_dir_is_keyed_on_the_core_sources():
-    from gmpbench.runtime import CORE_HASH, cache_dir
-    assert CORE_HASH in cache_dir().name
+HASH = "import gmpbench.runtime as r; print(r.CORE_HASH, r.cache_dir().name)"
+
+
+def _core_hash(package_root) -> tuple[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["PYTHONPATH"] = str(package_root)
+    out = subprocess.run([sys.executable, "-c", HASH], capture_output=True, text=True,
+                         timeout=120, check=True, env=env, cwd=package_root)
+    return tuple(out.stdout.split())
+
+
+def test_cache_dir_is_keyed_on_the_core_sources(tmp_path):
+    """numba's cache checks only the file of the function it loads: editing a callee (runq.py,
+    called by sched.py's entry points) or the instruction table must change the cache
+    directory; editing a module outside the core must not."""
+    import gmpbench
+    copy = tmp_path / "src"
+    shutil.copytree(Path(gmpbench.__file__).parent, copy / "gmpbench",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    first, cache = _core_hash(copy)
+    assert cache == f"numba-{first}"
+    seen = {first}
+    for edited in ("runtime/runq.py", "workload/ops.py", "report/units.py"):
+        with open(copy / "gmpbench" / edited, "a") as f:
+            f.write("# edited\n")
+        now, cache = _core_hash(copy)
+        assert cache == f"numba-{now}"
+        if edited == "report/units.py":
+            assert now in seen                      # not part of the core: same cache
+        else:
+            assert now not in seen, edited
+        seen.add(now)
 
 
 def test_cache_is_scoped_to_gmpbench_and_checks_the_hash(tmp_path):

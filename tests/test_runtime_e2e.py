@@ -31,9 +31,10 @@ def test_fan_out_100k_goroutines(core, procs):
     assert_consistent(r)
     assert r.gs_live == 0
     assert r.counters["gs_created"] == wl.ops_value(case) + 1      # + main
-    # Ms for the Ps, sysmon, and a few started while another M was on its way to park --
-    # but not growing with the 100,000 goroutines
-    assert r.threads_max <= 2 * procs + 2
+    # Ms for the Ps, sysmon, and a few started while another M was on its way to park (how
+    # many depends on the host's scheduling of those Ms) -- but not growing with the work: a
+    # thread per batch of 100 Gs would be 1000, per G 100,000
+    assert r.threads_max < 50
     if procs > 1:
         assert r.counters["steals"] > 0
 

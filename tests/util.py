@@ -31,6 +31,14 @@ def empty_program(max_depth: int = 1) -> Program:
                    mutex_names=[], max_depth=max_depth)
 
 
+def bare_state(procs: int = 1, policy: str = "baseline", **kw):
+    """A scheduler state with no threads, for driving the core's functions directly."""
+    from gmpbench.runtime.policy import parse_policy
+    from gmpbench.runtime.state import new_state
+    return new_state(empty_program(), procs, parse_policy(policy)[1], max_threads=4, max_gs=16,
+                     seed=1, **kw)
+
+
 def compile_file(path, **params):
     """Load and compile one case of a workload file (relative paths: from the repository)."""
     wl = load_workload(ROOT / path)
@@ -67,3 +75,114 @@ def compile_text_in(directory, text, **params):
     """compile_text for scripts without pytest's tmp_path: the compiled Program only."""
     from pathlib import Path
     return compile_text(Path(directory), text, **params)[1]
+
+
+def wait_for(predicate, timeout: float = 120.0, what: str = "a state"):
+    """Poll ``predicate()`` until it returns something true, and return that: tests wait for
+    a state rather than sleep a fixed time (the machine is shared: a fixed sleep is either too
+    short under load or wasted)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        got = predicate()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def worker_threads_cpu(pid: int) -> float:
+    """CPU seconds used by the threads of process ``pid`` other than its main thread: in a
+    process running the core, the Ms' (each M is a thread; the main thread only supervises).
+    0 when the process is gone."""
+    import os
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        tids = [t for t in os.listdir(f"/proc/{pid}/task") if t != str(pid)]
+    except FileNotFoundError:
+        return 0.0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])          # utime, stime
+    return total / tick
+
+
+def run_is_under_way(pid: int, cpu: float = 0.2):
+    """A predicate for wait_for: process ``pid``'s Ms have burnt ``cpu`` seconds, so a run of
+    a CPU-bound workload is in progress (its main G started well before)."""
+    return lambda: worker_threads_cpu(pid) >= cpu
+
+
+FOREVER = """\
+name: forever
+main:
+  - go: {fn: spin, n: 2}
+  - wait: children
+functions:
+  spin:
+    - loop: 1h
+      do: [{work: 1ms}]
+"""
+
+
+DEADLOCK = """\
+name: stuck
+channels: {never: 0}
+main:
+  - recv: never
+"""
+
+
+def default_sigint():
+    """preexec_fn for a child that a test Ctrl-Cs: SIGINT as a terminal's process would have it.
+    A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored
+    across exec -- a suite run that way would otherwise send signals nobody hears."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def busy_worker(pid: int, cpu: float = 0.2):
+    """A predicate for wait_for: the child of process ``pid`` (a `gmpbench run`) whose Ms have
+    burnt ``cpu`` seconds -- a worker in the middle of a CPU-bound run -- else None."""
+    return lambda: next((c for c in children(pid) if worker_threads_cpu(c) >= cpu), None)
+
+
+# main puts 64 Gs of 2 ms on P 1's queue at once; the M woken for P 2 steals half of what is
+# left -- many Gs, not one.  For no steal, or only steals of one G, to happen the host would have
+# to keep that M off the cores for nearly the whole 128 ms of work.
+STEALABLE = """
+name: stealable
+main:
+  - go: {fn: w, n: 64}
+  - wait: children
+functions:
+  w:
+    - work: 2ms
+"""
+
+
+# 100 Gs yielding 50 times each: at procs=1 every yield goes through the global queue.
+YIELDERS = """
+name: yielders
+main:
+  - go: {fn: yielder, n: 100}
+  - wait: children
+functions:
+  yielder:
+    - repeat: 50
+      do: [yield]
+"""
