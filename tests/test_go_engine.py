@@ -27,33 +27,11 @@ from gmpbench.runtime.threads import RunError
 from gmpbench.workload import load_workload
 from gmpbench.workload.loader import STATEMENTS
 
-from util import ROOT, run_cli
+from util import ROOT, SMALL, run_cli
 
 WORKLOADS = ROOT / "workloads"
 
 # every shipped workload at a tiny size
-SHIPPED = {
-    "ping-pong": {"rounds": 200},
-    "fan-out": {"batches": 5, "width": 20},
-    "syscall-heavy": {"gs": 4, "iters": 5},
-    "netpoll-heavy": {"conns": 8, "requests": 5},
-    "go/ping-pong-hog": {"rounds": 200, "hog": "50ms"},
-    "wakeup": {"tasks": 50},
-    "million": {"crowd": 100, "conns": 10},
-    "serve": {"requests": 200, "rate": "20k"},
-    "go/create-goroutines": {"links": 500},
-    "go/create-goroutines-parallel": {"links": 500},
-    "go/chan-sync": {"rounds": 200},
-    "go/chan-prod-cons": {"messages": 200, "cap": 0},
-    "go/chan-prod-cons-work": {"messages": 200, "cap": 100},
-    "go/wakeup-parallel-spinning": {"iters": 20, "delay_us": 4},
-    "go/wakeup-parallel-syscall": {"iters": 20, "delay_us": 4},
-    "go/matmult": {"leaf": "20ns"},
-    "go/syscall-excess": {"calls": 80},
-    "stw-latency": {"batches": 4, "width": 10, "hog": "1ms"},       # issue 13
-    "setprocs": {"tasks": 100},
-    "locked-thread": {"rounds": 200},
-}
 
 # every statement of the grammar, each distribution, groups, mutexes, calls and loops
 EVERYTHING = """
@@ -120,12 +98,12 @@ def test_the_generated_source_names_each_statement_and_its_line(tmp_path):
 
 
 @pytest.mark.parametrize("procs", [1, 2])
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", SMALL)
 def test_shipped_workloads_create_the_same_goroutines_in_both_engines(go_toolchain, core, name,
                                                                         procs):
     path = WORKLOADS / f"{name}.yaml"
-    go = measure_go(go_case(path, procs=procs, **SHIPPED[name]), values=1, warmups=0)
-    port = run_once(go_case(path, policy="baseline", procs=procs, **SHIPPED[name]))
+    go = measure_go(go_case(path, procs=procs, **SMALL[name]), values=1, warmups=0)
+    port = run_once(go_case(path, policy="baseline", procs=procs, **SMALL[name]))
     (run,) = go.runs
     assert go.go_version == go_toolchain
     assert run.counters["gs_created"] == port.counters["gs_created"]

@@ -186,3 +186,30 @@ functions:
     - repeat: 50
       do: [yield]
 """
+
+
+# Every shipped workload (path under workloads/, without .yaml) with params that keep one run to
+# milliseconds: the preset, Go-engine and CI tests run them all from this one table.
+SMALL = {
+    "fan-out": {"batches": 100},
+    "ping-pong": {"rounds": 5000},
+    "go/ping-pong-hog": {"rounds": 50, "hog": "100ms"},
+    "syscall-heavy": {"iters": 10},
+    "netpoll-heavy": {"conns": 32, "requests": 20},
+    "wakeup": {"tasks": 500},
+    "million": {"crowd": 2000, "conns": 100},
+    "serve": {"requests": 300, "rate": "20k"},
+    # Go's own scheduler benchmarks (workloads/go/)
+    "go/create-goroutines": {"links": 2000},
+    "go/create-goroutines-parallel": {"links": 2000},
+    "go/chan-sync": {"rounds": 500},
+    "go/chan-prod-cons": {"messages": 1000, "cap": 10},
+    "go/chan-prod-cons-work": {"messages": 500, "cap": 0},
+    "go/wakeup-parallel-spinning": {"iters": 50, "delay_us": 0},
+    "go/wakeup-parallel-syscall": {"iters": 50, "delay_us": 0},
+    "go/matmult": {"leaf": "50ns"},
+    "go/syscall-excess": {"calls": 400},
+    "stw-latency": {"batches": 4, "width": 10, "hog": "1ms"},       # issue 13
+    "setprocs": {"tasks": 200},
+    "locked-thread": {"rounds": 500},
+}
