@@ -267,7 +267,7 @@ def wake(S, mid, sg):
 
 # ---- the operations ---------------------------------------------------------------------------
 
-@core(i64(Sarr, i64, i64, i64, i64, i64))
+@core(i64(Sarr, i64, i64, i64, i64, i64), inline=True)
 def block_on(S, mid, gp, cid, q, reason):
     """Queue gp's sudog 1 on q and prepare to park holding the channel lock."""
     sg = sudog(S, gp, 1)

@@ -48,7 +48,7 @@ ASYNC_CHUNK = 32       # steps between preemption checks with async_preempt (~10
 STOP_CHUNK = 1 << 18   # steps between checks for the end of the run otherwise (~1 ms)
 
 
-@core(i64(Sarr, i64))
+@core(i64(Sarr, i64), inline=True)
 def work_steps(S, ns):
     """`work: ns` as xorshift64 steps at the run's rate: work.steps_for's rounding exactly (the
     same float64 product), so the Go engine runs the same number of steps."""
@@ -79,7 +79,7 @@ def burn(S, g, steps):
 NOT_BLOCKING, DONE, MUST_PARK = 0, 1, 2     # may_block's answers
 
 
-@core(i64(Sarr, i64, i64, i64, i64))
+@core(i64(Sarr, i64, i64, i64, i64), inline=True)
 def may_block(S, mid, gp, op, a):
     """The sync statements that may block, the only list of them (the channel statements are
     selectgo.chan_step's): MUST_PARK when gp must park (the operation completes when it is

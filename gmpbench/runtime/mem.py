@@ -92,10 +92,13 @@ class CoreDispatcher(CPUDispatcher):
         return self.compile(self.core_sig)
 
 
-def core(sig):
-    """Decorator: a nogil, cached core function with the given numba signature."""
+def core(sig, inline=False):
+    """Decorator: a nogil, cached core function with the given numba signature.  inline=True
+    inlines it into every caller in numba's IR (njit's inline='always'), for the few hot-path
+    steps LLVM's inliner leaves as calls."""
     def wrap(fn):
-        disp = njit(nogil=True, cache=True, _nrt=False)(fn)
+        disp = njit(nogil=True, cache=True, _nrt=False,
+                    inline="always" if inline else "never")(fn)
         disp.__class__ = CoreDispatcher
         disp.core_sig = sig
         return disp

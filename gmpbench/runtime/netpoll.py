@@ -11,7 +11,7 @@ Who polls (DESIGN.md, "Netpoller"): findrunnable without blocking before it stea
 stop blocks in epoll_wait when Gs wait on the network (sched.lastpoll = 0 says one does); sysmon
 when nobody polled for 10 ms.  netpollBreak (an eventfd in the epoll set) wakes a blocked poller.
 """
-from .atomics import cas, cputicks, load, xadd, xchg
+from .atomics import cas, load, xadd, xchg
 from .heap import heap_push
 from .layout import (
     EVENTS_MAX,
@@ -21,7 +21,6 @@ from .layout import (
     G_NETDUE,
     G_NETSTATE,
     G_PDRG,
-    G_READYTICK,
     G_SCHEDLINK,
     G_WAITREASON,
     H_MEVENTS,
@@ -67,7 +66,7 @@ from .osdeps import (
     addressof,
     syscall6,
 )
-from .proc import casgstatus, fatal, injectglist, prepark
+from .proc import casgstatus, fatal, injectglist, prepark, stamp_runnable
 from .stats import hist_record
 from .trace import EV_NETPOLL, trace_event
 
@@ -188,7 +187,7 @@ def netpoll_ready(S, mid, glist):
     g = gx(S, glist)
     injectglist(S, mid, S[g + G_SCHEDLINK])
     casgstatus(S, glist, Gwaiting, Grunnable)
-    S[g + G_READYTICK] = cputicks()
+    stamp_runnable(S, g)
     S[g + G_WAITREASON] = WAIT_NONE
     return glist
 

@@ -29,6 +29,7 @@ from .layout import (
     G_SCHEDLINK,
     G_SP,
     G_STATUS,
+    G_TRACKSEQ,
     G_WAITOBJ,
     G_WAITREASON,
     G_WORKLEFT,
@@ -116,6 +117,27 @@ def casgstatus(S, gp, old, new):
     if load(S, g + G_STATUS) != old:
         raise RuntimeError("casgstatus: bad incoming status")
     store(S, g + G_STATUS, new)
+
+
+# Scheduling latency is sampled as Go (>= 1.17) samples /sched/latencies: one run in
+# LATENCY_PERIOD of each G (gTrackingPeriod), so that two time-stamp reads per G switch (~20 ns
+# each on a VM) are not paid on every one.  Unlike Go, whose first tracked run is random, a G's
+# first run is always sampled: workloads of short-lived Gs keep one sample per G.
+LATENCY_PERIOD = 8
+
+
+@core(boolean(Sarr, i64))
+def latency_sampled(S, g):
+    """Whether the G at row g's current runnable -> running interval is measured."""
+    return S[g + G_TRACKSEQ] % LATENCY_PERIOD == 0
+
+
+@core(void(Sarr, i64))
+def stamp_runnable(S, g):
+    """The G at row g became runnable: stamp the time when this interval is sampled (its
+    partner: execute, which records the interval and counts the run in G_TRACKSEQ)."""
+    if latency_sampled(S, g):
+        S[g + G_READYTICK] = cputicks()
 
 
 @core(void(Sarr, i64, i64))
@@ -437,7 +459,7 @@ def ready(S, mid, gp, next):
     """Mark a waiting gp runnable on the current P (in runnext when next) and maybe wake an M."""
     casgstatus(S, gp, Gwaiting, Grunnable)
     g = gx(S, gp)
-    S[g + G_READYTICK] = cputicks()
+    stamp_runnable(S, g)
     S[g + G_WAITREASON] = WAIT_NONE
     if direct_handoff(S, mid, gp):
         return
@@ -481,8 +503,9 @@ def gnew(S, mid, pid, entry, parent, group):
     S[g + G_ELEM] = 0
     S[g + G_WAITREASON] = WAIT_NONE
     S[g + G_RNG] = splitmix(S[S_SEED] * 1000003 + goid)
+    S[g + G_TRACKSEQ] = 0
     casgstatus(S, gp, Gdead, Grunnable)
-    S[g + G_READYTICK] = cputicks()
+    stamp_runnable(S, g)
     count(S, mid, ST_GS_CREATED, 1)
     return gp
 
@@ -548,7 +571,7 @@ def injectglist(S, mid, glist):
         g = gx(S, gp)
         glist = S[g + G_SCHEDLINK]
         casgstatus(S, gp, Gwaiting, Grunnable)
-        S[g + G_READYTICK] = cputicks()
+        stamp_runnable(S, g)
         S[g + G_WAITREASON] = WAIT_NONE
         globrunqput(S, gp)
         n += 1

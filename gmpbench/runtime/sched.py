@@ -27,7 +27,7 @@ from .layout import (
     G_PARENT,
     G_PREEMPT,
     G_READYTICK,
-    G_WAITSINCE,
+    G_TRACKSEQ,
     H_COPRIMES,
     M_CURG,
     M_NEXTP,
@@ -136,10 +136,12 @@ from .proc import (
     fatal,
     gnew,
     injectglist,
+    latency_sampled,
     newm,
     releasep,
     resetspinning,
     stopm,
+    stamp_runnable,
     stopping,
     wake_note,
     wake_sysmon,
@@ -359,9 +361,10 @@ def schedule_one(S, mid):
     inherit = 0
     tick = knob(S, K_FAIRNESS_TICK)
     # Every tick-th schedule look at the global queue first, or two Gs that keep readying
-    # each other in runnext could starve it.
-    if tick > 0 and S[px(S, pid) + P_SCHEDTICK] % tick == 0 and \
-            load_relaxed(S, S_RUNQSIZE) > 0:
+    # each other in runnext could starve it.  (The queue's size first: a division by the knob
+    # costs ~15 ns, paid only when there is something to take.)
+    if tick > 0 and load_relaxed(S, S_RUNQSIZE) > 0 and \
+            S[px(S, pid) + P_SCHEDTICK] % tick == 0:
         lock(S, S_LOCK)
         gp = globrunqget(S, mid, pid, 1)
         unlock(S, S_LOCK)
@@ -395,7 +398,9 @@ def execute(S, mid, gp, inherit):
         store_relaxed(S, p + P_SCHEDTICK, S[p + P_SCHEDTICK] + 1)
     store(S, m + M_CURG, gp)
     S[g + G_M] = mid
-    hist_record(S, latx(S, mid), ticks_to_ns(S, cputicks() - S[g + G_READYTICK]))
+    if latency_sampled(S, g):
+        hist_record(S, latx(S, mid), ticks_to_ns(S, cputicks() - S[g + G_READYTICK]))
+    S[g + G_TRACKSEQ] += 1
     count(S, mid, ST_SCHEDULES, 1)
     trace_event(S, mid, EV_GO_START, gp, 0)
     return run_g(S, mid, gp)
@@ -407,7 +412,6 @@ def park_m(S, mid, gp):
     Returns a G to run at once (gp itself, when its wait condition already holds) or 0."""
     m = mx(S, mid)
     casgstatus(S, gp, Grunning, Gwaiting)
-    S[gx(S, gp) + G_WAITSINCE] = cputicks()
     dropg(S, mid, gp)
     kind = S[m + M_WAITLOCKKIND]
     obj = S[m + M_WAITLOCKOBJ]
@@ -430,7 +434,7 @@ def park_m(S, mid, gp):
     if parked:
         return 0
     casgstatus(S, gp, Gwaiting, Grunnable)  # its wait condition already holds: it runs on
-    S[gx(S, gp) + G_READYTICK] = cputicks()
+    stamp_runnable(S, gx(S, gp))
     return gp
 
 
@@ -439,7 +443,7 @@ def gosched(S, mid, gp):
     """goschedImpl (Gosched and preemption): gp goes to the tail of the global queue."""
     casgstatus(S, gp, Grunning, Grunnable)
     dropg(S, mid, gp)
-    S[gx(S, gp) + G_READYTICK] = cputicks()
+    stamp_runnable(S, gx(S, gp))
     lock(S, S_LOCK)
     globrunqput(S, gp)
     unlock(S, S_LOCK)

@@ -89,7 +89,7 @@ def gopanic(S, gp, pc, code):
     return STEP_STOP
 
 
-@core(i64(Sarr, i64, i64, i64))
+@core(i64(Sarr, i64, i64, i64), inline=True)
 def outcome(S, gp, pc, r):
     """The next pc after a send/recv/range at pc ended with r (chan.CH_*)."""
     if r == CH_DONE:
@@ -105,7 +105,7 @@ def outcome(S, gp, pc, r):
     return pc + 1
 
 
-@core(i64(Sarr, i64, i64, i64))
+@core(i64(Sarr, i64, i64, i64), inline=True)
 def chan_step(S, mid, gp, pc):
     """Run the channel statement at pc: the next pc, STEP_PARK or STEP_STOP."""
     ins = codex(S, pc)
@@ -123,12 +123,12 @@ def chan_step(S, mid, gp, pc):
     return selectgo(S, mid, gp, pc)
 
 
-@core(boolean(Sarr, i64))
+@core(boolean(Sarr, i64), inline=True)
 def resuming(S, gp):
     return S[selx(S, gp) + SEL_RESUME] != 0
 
 
-@core(i64(Sarr, i64, i64, i64))
+@core(i64(Sarr, i64, i64, i64), inline=True)
 def chan_resume(S, mid, gp, pc):
     """gp was readied in the channel statement before pc: finish it (its pc, or STEP_*)."""
     at = pc - 1

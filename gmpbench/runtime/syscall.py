@@ -6,9 +6,8 @@ _Psyscall with no M (p.m = 0).  Whoever CASes the P out of _Psyscall owns it: th
 counts syscalls and retakes, so a returning M can tell whether its P was taken meanwhile and
 sysmon can tell a long syscall from a series of short ones.
 """
-from .atomics import cas, cputicks, load, store
+from .atomics import cas, load, store
 from .layout import (
-    G_READYTICK,
     M_P,
     M_SYSCALLTICK,
     P_M,
@@ -37,6 +36,7 @@ from .proc import (
     gcstop_p,
     handoffp,
     releasep,
+    stamp_runnable,
     stopping,
     wake_sysmon,
 )
@@ -165,7 +165,7 @@ def exitsyscall0(S, mid, gp):
     count(S, mid, ST_SYSCALL_SLOW_EXITS, 1)
     casgstatus(S, gp, Gsyscall, Grunnable)
     dropg(S, mid, gp)                   # gp may run on another M before this one runs again
-    S[gx(S, gp) + G_READYTICK] = cputicks()
+    stamp_runnable(S, gx(S, gp))
     lock(S, S_LOCK)
     pid = pidleget(S)
     if pid == 0:
