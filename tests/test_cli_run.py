@@ -143,18 +143,32 @@ main:
 
 
 def test_a_workload_file_changed_during_the_run_is_refused(tmp_path):
-    """Round 1's worker runs the file as it was; once its run is under way the file changes,
-    so round 2's worker, which loads it afresh, finds another hash.  (The run takes 3 s of CPU:
-    the edit lands before round 2 unless this process stalls for all of that.)"""
+    """The first job's worker runs the file as it was; once its run is under way the file
+    changes, so the second job's worker, a fresh process that loads it afresh, finds another
+    hash.  --schedtrace runs each policy in its own worker process, one after the other, and
+    makes the run's progress visible: the test edits the file when it reads the first SCHED
+    line, which the worker prints from inside the run -- after the CLI hashed the file and
+    after that worker loaded it and checked the hash, whatever the worker burnt loading numba's
+    cache before.  The second worker starts only once the first run has done its 3 s of CPU:
+    the edit lands before it unless this process stalls for all of that."""
     path = tmp_path / "long.yaml"
     path.write_text(LONG)
-    p = popen_run(path, "--procs", "1", "-q", "-p", "2", "-n", "1", "-w", "0", "-o", "r.json",
-                  cwd=tmp_path)
-    wait_for(busy_worker(p.pid, cpu=0.1), what="round 1's run")
-    path.write_text(LONG.replace("300", "301"))
+    p = popen_run(path, "--procs", "1", "--policy", "baseline", "--policy", "no-runnext",
+                  "--schedtrace", "10ms", "-o", "r.json", cwd=tmp_path)
+    lines = []
+    for line in p.stdout:                               # the CLI's and its workers' stdout
+        if line.startswith("SCHED ") and not any(seen.startswith("SCHED ") for seen in lines):
+            path.write_text(LONG.replace("300", "301"))
+        lines.append(line.rstrip("\n"))
     _, err = finish(p)
     assert p.returncode == 2, err
     assert f"{path}: the file changed during the run" in err
+    headers = [i for i, line in enumerate(lines) if line.startswith("# long/")]
+    assert [lines[i] for i in headers] == ["# long/procs=1/policy=baseline",
+                                           "# long/procs=1/policy=no-runnext"], lines[:5]
+    first, second = lines[headers[0] + 1:headers[1]], lines[headers[1] + 1:]
+    assert first and all(line.startswith("SCHED ") for line in first)   # ran, then edited
+    assert second == []                                 # refused before its run
     assert not (tmp_path / "r.json").exists()
 
 

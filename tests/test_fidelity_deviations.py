@@ -7,13 +7,14 @@ import pytest
 
 from gmpbench.runtime import layout as L
 from gmpbench.runtime import work
+from gmpbench.report.dump import schedtrace_line
 from gmpbench.runtime.interp import work_steps
 from gmpbench.runtime.lock import runtime_timerslack
 from gmpbench.runtime.policy import knobs, parse_policy
 from gmpbench.runtime.runq import pidleget
 from gmpbench.runtime.state import table
 from gmpbench.runtime.sysmon import retake
-from gmpbench.runtime.threads import run_program, schedtrace_line
+from gmpbench.runtime.threads import run_program
 
 from util import bare_state, compile_text, hog_workload
 

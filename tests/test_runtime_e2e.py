@@ -1,6 +1,7 @@
 """Workloads end to end on real threads: nothing lost, counters consistent, failures reported."""
 import pytest
 
+from gmpbench.report.dump import describe
 from gmpbench.runtime.policy import knobs
 from gmpbench.runtime.threads import RunError, run_program
 
@@ -8,6 +9,7 @@ from util import compile_file, compile_text
 
 
 def run(prog, procs, timeout=60.0, **kw):
+    kw.setdefault("describe", describe)
     return run_program(prog, procs, knobs(), timeout=timeout, **kw)
 
 
@@ -166,6 +168,20 @@ def test_deadlock_is_reported_with_a_dump(core, tmp_path, procs):
     assert "[wait children]" in err.dump
 
 
+def test_a_failed_run_carries_a_snapshot_not_text(core, tmp_path):
+    """The runtime words nothing for people: without run_program's describe the RunError has
+    no dump, only the state as it failed, which report.dump words as before."""
+    _, prog, _ = compile_text(tmp_path, DEADLOCK)
+    with pytest.raises(RunError) as e:
+        run(prog, 2, describe=None)
+    err = e.value
+    assert err.dump == "" and str(err) == err.message == \
+        "fatal error: all goroutines are asleep - deadlock!"
+    assert err.snapshot.program is prog and not err.snapshot.scheduler
+    text = describe(err.snapshot)
+    assert "sender: send: never" in text and "[wait children]" in text and "SCHED" not in text
+
+
 SPIN = """
 name: forever
 main:
@@ -180,6 +196,7 @@ def test_watchdog_stops_a_run_past_its_timeout(core, tmp_path):
         run(prog, 2, timeout=0.3)
     assert e.value.kind == "timeout"
     assert "SCHED" in e.value.dump and "goroutine 1 [running]" in e.value.dump
+    assert e.value.snapshot.scheduler                   # the Ps and Ms before the goroutines
 
 
 TREE = """

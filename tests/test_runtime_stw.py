@@ -4,6 +4,8 @@ counts locked Ms as Go does, and bad input is refused with its line."""
 import numpy as np
 import pytest
 
+from gmpbench.bench.measure import schedtrace_printer
+from gmpbench.report.dump import describe
 from gmpbench.runtime import layout as L
 from gmpbench.runtime.policy import knobs
 from gmpbench.runtime.state import new_state, table
@@ -72,7 +74,7 @@ functions:
 
 
 def run(prog, procs, **kw):
-    return run_program(prog, procs, knobs(), timeout=60.0, **kw)
+    return run_program(prog, procs, knobs(), timeout=60.0, describe=describe, **kw)
 
 
 def assert_every_g_ran_once(r):
@@ -278,7 +280,7 @@ main:
   - sleep: 60ms
 """)
     out = io.StringIO()
-    run(prog, 1, schedtrace=0.01, out=out)
+    run(prog, 1, schedtrace=schedtrace_printer(0.01, out))
     lines = out.getvalue().splitlines()
     assert lines and "gomaxprocs=3" in lines[-1]
     assert lines[-1].endswith("[0 0 0]")                # a run queue figure per P

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from gmpbench.bench.measure import schedtrace_printer
 from gmpbench.runtime.policy import knobs
 from gmpbench.runtime.threads import RunError, run_program
 
@@ -128,7 +129,7 @@ def test_sleep_wakes_every_g_and_never_early(core, tmp_path, procs):
 def test_schedtrace_prints_go_lines(core):
     _, prog, _ = compile_file("workloads/syscall-heavy.yaml", iters=100)
     out = io.StringIO()
-    run(prog, 2, schedtrace=0.01, out=out)
+    run(prog, 2, schedtrace=schedtrace_printer(0.01, out))
     lines = out.getvalue().splitlines()
     pat = re.compile(r"^SCHED \d+ms: gomaxprocs=2 idleprocs=\d+ threads=\d+ "
                      r"spinningthreads=\d+ idlethreads=\d+ runqueue=\d+ \[\d+ \d+\]$")

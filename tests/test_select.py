@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from gmpbench.report.dump import describe
 from gmpbench.runtime import layout as L
 from gmpbench.runtime.policy import knobs
 from gmpbench.runtime.threads import RunError, run_program
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(prog, procs, timeout=60.0):
-    return run_program(prog, procs, knobs(), timeout=timeout)
+    return run_program(prog, procs, knobs(), timeout=timeout, describe=describe)
 
 
 def once(ch):

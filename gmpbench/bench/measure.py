@@ -30,16 +30,29 @@ def run_once(prepared, schedtrace: float | None = None, out=None,
     """One run of a prepared case (bench.cases.Prepared); raises
     gmpbench.runtime.threads.RunError when it fails.  With trace, a path, the run records an
     execution trace and writes it there (Chrome trace JSON)."""
+    from ..report.dump import describe
     from ..runtime.threads import run_program
     wl = prepared.workload
     result = run_program(prepared.program, prepared.case.procs, prepared.policy.knobs,
-                         timeout=wl.timeout, max_threads=wl.max_threads, schedtrace=schedtrace,
-                         out=out or sys.stdout, trace=trace is not None)
+                         timeout=wl.timeout, max_threads=wl.max_threads,
+                         schedtrace=schedtrace_printer(schedtrace, out), describe=describe,
+                         trace=trace is not None)
     if trace is not None:
         from ..report.trace import write_trace
         write_trace(trace, result.trace, prepared.program, prepared.case.name,
                     prepared.case.procs, result.trace_dropped)
     return RunFigures.from_run(result)
+
+
+def schedtrace_printer(period: float | None, out=None):
+    """run_program's schedtrace: a SCHED line (report.dump) on out (stdout) every period."""
+    if not period:
+        return None
+    from ..report.dump import schedtrace_line
+
+    def tick(S, elapsed: float) -> None:
+        print(schedtrace_line(S, elapsed), file=out or sys.stdout, flush=True)
+    return period, tick
 
 
 def measure(prepared, *, values: int, warmups: int, schedtrace: float | None = None,

@@ -10,6 +10,7 @@ Every statement is a call in Go terms, so each one is a preemption point (the st
 import numpy as np
 
 from ..workload import ops
+from ..workload.ops import I_A, I_B, I_C, I_OP
 from .atomics import load_relaxed
 from .layout import (
     G_DEPTH,
@@ -139,8 +140,8 @@ def run_g(S, mid, gp):
             S[g + G_PC] = pc
             return WHY_STOP
         ins = codex(S, pc)
-        op = S[ins]
-        a = S[ins + 1]
+        op = S[ins + I_OP]
+        a = S[ins + I_A]
         blocking = may_block(S, mid, gp, op, a)
         if blocking != NOT_BLOCKING:
             pc += 1
@@ -173,8 +174,8 @@ def run_g(S, mid, gp):
             if left == 0:
                 pc += 1
         elif op == ops.GO or op == ops.GO_SELF or op == ops.GO_DEPTH:
-            group, depth = go_operands(S, g, op, S[ins + 3])
-            n = S[ins + 2] if depth >= 0 else 0
+            group, depth = go_operands(S, g, op, S[ins + I_C])
+            n = S[ins + I_B] if depth >= 0 else 0
             for _ in range(n):
                 child_started(S, gp)
                 if group > 0:
@@ -185,7 +186,7 @@ def run_g(S, mid, gp):
             pc += 1
         elif op == ops.REPEAT:
             if a == 0:
-                pc = S[ins + 2]
+                pc = S[ins + I_B]
             else:
                 S[stk + S[g + G_SP]] = a
                 S[g + G_SP] += 1
@@ -206,7 +207,7 @@ def run_g(S, mid, gp):
             return WHY_YIELD
         elif op == ops.LOOP:
             if nanotime() - S[S_RUNSTART_NS] >= S[distx(S, a) + 1]:
-                pc = S[ins + 2]
+                pc = S[ins + I_B]
             else:
                 pc += 1
         elif op == ops.ENDLOOP:
@@ -216,7 +217,7 @@ def run_g(S, mid, gp):
             pc += 1
         elif op == ops.SYSCALL:
             ns = sample(S, g, a)
-            if S[ins + 2] != 0:
+            if S[ins + I_B] != 0:
                 entersyscallblock(S, mid, gp)
             else:
                 entersyscall(S, mid, gp)
@@ -226,7 +227,7 @@ def run_g(S, mid, gp):
                 S[g + G_PC] = pc
                 return WHY_SYSCALL
         elif op == ops.SERVE_BEGIN:
-            serve_begin(S, gp, a, S[ins + 2])
+            serve_begin(S, gp, a, S[ins + I_B])
             pc += 1
         elif op == ops.SERVE_ACCEPT:
             pc = serve_accept(S, mid, gp, pc)

@@ -73,6 +73,7 @@ from .proc import fastrand, fatal, prepark
 from .sampling import sample
 from .timers import addtimer
 from ..workload import ops
+from ..workload.ops import I_A, I_B, I_C, I_OP
 
 STEP_PARK = -1     # chan_step: gp parks (its pc is saved)
 STEP_STOP = -2     # chan_step: the run failed (a panic)
@@ -100,8 +101,8 @@ def outcome(S, gp, pc, r):
     if r == CH_PANIC:
         return gopanic(S, gp, pc, PANIC_SEND_CLOSED)
     ins = codex(S, pc)
-    if S[ins] == ops.RANGE:                 # closed and drained: leave the loop
-        return S[ins + 2]
+    if S[ins + I_OP] == ops.RANGE:          # closed and drained: leave the loop
+        return S[ins + I_B]
     return pc + 1
 
 
@@ -109,8 +110,8 @@ def outcome(S, gp, pc, r):
 def chan_step(S, mid, gp, pc):
     """Run the channel statement at pc: the next pc, STEP_PARK or STEP_STOP."""
     ins = codex(S, pc)
-    op = S[ins]
-    a = S[ins + 1]
+    op = S[ins + I_OP]
+    a = S[ins + I_A]
     if op == ops.SEND:
         return outcome(S, gp, pc, chansend(S, mid, gp, a))
     if op == ops.RECV or op == ops.RANGE:
@@ -132,7 +133,7 @@ def resuming(S, gp):
 def chan_resume(S, mid, gp, pc):
     """gp was readied in the channel statement before pc: finish it (its pc, or STEP_*)."""
     at = pc - 1
-    op = S[codex(S, at)]
+    op = S[codex(S, at) + I_OP]
     if op == ops.SELECT:
         return select_resume(S, mid, gp, at)
     return outcome(S, gp, at, chan_resumed(S, gp, op == ops.SEND))
@@ -148,12 +149,12 @@ def case_row(S, selpc, i):
 @core(boolean(Sarr, i64))
 def has_chan(S, row):
     """A case on a channel that is not nil (Go's caseRecv/caseSend, not caseNil)."""
-    return S[row + 1] != CASE_AFTER and S[cx(S, S[row + 2]) + C_CAP] != CAP_NIL
+    return S[row + I_A] != CASE_AFTER and S[cx(S, S[row + I_B]) + C_CAP] != CAP_NIL
 
 
 @core(i64(Sarr, i64))
 def lock_key(S, row):
-    return S[row + 2] if has_chan(S, row) else NO_CASE
+    return S[row + I_B] if has_chan(S, row) else NO_CASE
 
 
 @core(i64(Sarr, i64, i64, i64))
@@ -191,8 +192,8 @@ def sellock(S, gp, selpc, n):
     last = -1
     for i in range(n):
         row = case_row(S, selpc, order_at(S, gp, i, SG_LOCKORD))
-        if has_chan(S, row) and S[row + 2] != last:
-            last = S[row + 2]
+        if has_chan(S, row) and S[row + I_B] != last:
+            last = S[row + I_B]
             lock(S, cx(S, last) + C_LOCK)
 
 
@@ -205,16 +206,16 @@ def selunlock(S, gp, selpc, n):
             continue
         if i > 0:
             prev = case_row(S, selpc, order_at(S, gp, i - 1, SG_LOCKORD))
-            if has_chan(S, prev) and S[prev + 2] == S[row + 2]:
+            if has_chan(S, prev) and S[prev + I_B] == S[row + I_B]:
                 continue                    # unlocked on the next iteration
-        unlock(S, cx(S, S[row + 2]) + C_LOCK)
+        unlock(S, cx(S, S[row + I_B]) + C_LOCK)
 
 
 @core(boolean(Sarr, i64))
 def has_after(S, selpc):
-    n = S[codex(S, selpc) + 1]
+    n = S[codex(S, selpc) + I_A]
     for i in range(n):
-        if S[case_row(S, selpc, i) + 1] == CASE_AFTER:
+        if S[case_row(S, selpc, i) + I_A] == CASE_AFTER:
             return True
     return False
 
@@ -222,7 +223,7 @@ def has_after(S, selpc):
 @core(void(Sarr, i64, i64))
 def selparkcommit(S, gp, selpc):
     """park_m's unlock for a select (gp is _Gwaiting now): its channels, then the timer lock."""
-    n = S[codex(S, selpc) + 1]
+    n = S[codex(S, selpc) + I_A]
     selunlock(S, gp, selpc, n)
     if has_after(S, selpc):
         unlock(S, S_TIMERLOCK)
@@ -232,7 +233,7 @@ def selparkcommit(S, gp, selpc):
 def selectgo(S, mid, gp, selpc):
     """`select`: the pc of the chosen case's body, STEP_PARK or STEP_STOP."""
     count(S, mid, ST_SELECTS, 1)
-    n = S[codex(S, selpc) + 1]
+    n = S[codex(S, selpc) + I_A]
     make_orders(S, mid, gp, selpc, n)
     sellock(S, gp, selpc, n)
     return select_poll(S, mid, gp, selpc, n)
@@ -242,20 +243,20 @@ def selectgo(S, mid, gp, selpc):
 def take_case(S, mid, gp, selpc, n, row):
     """Pass 1 on one case (channels locked): its body pc when ready, -1 when not, STEP_STOP
     for a send on a closed channel."""
-    c = cx(S, S[row + 2])
-    if S[row + 1] == CASE_RECV:
+    c = cx(S, S[row + I_B])
+    if S[row + I_A] == CASE_RECV:
         sg = dequeue(S, c + C_SENDQ)
         if sg != 0:
             recv_from(S, c, sg)
             selunlock(S, gp, selpc, n)
             wake(S, mid, sg)
-            return S[row + 3]
+            return S[row + I_C]
         if S[c + C_COUNT] > 0:
             buf_get(S, c)
         elif S[c + C_CLOSED] == 0:
             return -1
         selunlock(S, gp, selpc, n)          # bufrecv / rclose
-        return S[row + 3]
+        return S[row + I_C]
     if S[c + C_CLOSED] != 0:
         selunlock(S, gp, selpc, n)          # sclose
         return gopanic(S, gp, selpc, PANIC_SEND_CLOSED)
@@ -264,11 +265,11 @@ def take_case(S, mid, gp, selpc, n, row):
         send_to(S, c, sg)
         selunlock(S, gp, selpc, n)
         wake(S, mid, sg)
-        return S[row + 3]
+        return S[row + I_C]
     if S[c + C_COUNT] < S[c + C_CAP]:
         buf_put(S, c)
         selunlock(S, gp, selpc, n)
-        return S[row + 3]
+        return S[row + I_C]
     return -1
 
 
@@ -281,7 +282,7 @@ def select_poll(S, mid, gp, selpc, n):
             pc = take_case(S, mid, gp, selpc, n, row)
             if pc != -1:
                 return pc
-    dflt = S[codex(S, selpc) + 2]
+    dflt = S[codex(S, selpc) + I_B]
     if dflt >= 0:
         selunlock(S, gp, selpc, n)
         return dflt
@@ -301,13 +302,13 @@ def select_enqueue(S, mid, gp, selpc, n):
         k = order_at(S, gp, i, SG_LOCKORD)
         row = case_row(S, selpc, k)
         sg = sudog(S, gp, k + 1)
-        sudog_init(S, sg, S[row + 2], 1)
-        S[sgx(S, sg) + SG_KIND] = S[row + 1]
-        if S[row + 1] == CASE_AFTER:
-            add_after(S, g, sg, S[row + 2])
+        sudog_init(S, sg, S[row + I_B], 1)
+        S[sgx(S, sg) + SG_KIND] = S[row + I_A]
+        if S[row + I_A] == CASE_AFTER:
+            add_after(S, g, sg, S[row + I_B])
         elif has_chan(S, row):
-            c = cx(S, S[row + 2])
-            enqueue(S, c + (C_RECVQ if S[row + 1] == CASE_RECV else C_SENDQ), sg)
+            c = cx(S, S[row + I_B])
+            enqueue(S, c + (C_RECVQ if S[row + I_A] == CASE_RECV else C_SENDQ), sg)
     h = selx(S, gp)
     S[h + SEL_PARAM] = 0
     S[h + SEL_DONE] = 0
@@ -325,7 +326,7 @@ def add_after(S, g, sg, dist):
 @core(i64(Sarr, i64, i64, i64))
 def select_resume(S, mid, gp, selpc):
     """Pass 3: gp was woken; relock, drop the sudogs that did not fire, run the winner."""
-    n = S[codex(S, selpc) + 1]
+    n = S[codex(S, selpc) + I_A]
     h = selx(S, gp)
     S[h + SEL_RESUME] = 0
     sellock(S, gp, selpc, n)
@@ -340,10 +341,10 @@ def select_resume(S, mid, gp, selpc):
         row = case_row(S, selpc, k)
         sg = sudog(S, gp, k + 1)
         if sg == won:
-            body = S[row + 3]
-        elif S[row + 1] != CASE_AFTER and has_chan(S, row):
-            c = cx(S, S[row + 2])
-            dequeue_sudog(S, c + (C_RECVQ if S[row + 1] == CASE_RECV else C_SENDQ), sg)
+            body = S[row + I_C]
+        elif S[row + I_A] != CASE_AFTER and has_chan(S, row):
+            c = cx(S, S[row + I_B])
+            dequeue_sudog(S, c + (C_RECVQ if S[row + I_A] == CASE_RECV else C_SENDQ), sg)
     if body < 0:
         # Woken by a close: poll again and see the closed channel (Go: goto loop).
         return select_poll(S, mid, gp, selpc, n)
@@ -356,7 +357,7 @@ def drop_timers(S, gp, selpc, n):
     """deltimer for every after case whose timer is still queued."""
     lock(S, S_TIMERLOCK)
     for k in range(n):
-        if S[case_row(S, selpc, k) + 1] == CASE_AFTER:
+        if S[case_row(S, selpc, k) + I_A] == CASE_AFTER:
             if heap_remove(S, S[H_TIMERS], S_TIMERHEAPN, -sudog(S, gp, k + 1)):
                 xadd(S, S_NTIMERS, -1)
     unlock(S, S_TIMERLOCK)

@@ -31,6 +31,7 @@ from .proc import gnew, publish
 from .sampling import sample
 from .stats import hist_record
 from .sync import child_started
+from ..workload.ops import I_A, I_B, I_C
 
 SERVE_PARK = -1    # as selectgo.STEP_PARK
 SERVE_STOP = -2
@@ -66,7 +67,7 @@ def accept_due(S, mid, gp, pc):
     run failed (the G table is full)."""
     g = gx(S, gp)
     ins = codex(S, pc)
-    dist = S[codex(S, pc - 1) + 1]
+    dist = S[codex(S, pc - 1) + I_A]
     top = stkx(S, gp) + S[g + G_SP] - 2
     now = nanotime()
     waiting = 0
@@ -75,12 +76,12 @@ def accept_due(S, mid, gp, pc):
         S[top + 1] = arrival + sample(S, g, dist)
         S[top] -= 1
         waiting += 1
-        if waiting > S[ins + 2]:
+        if waiting > S[ins + I_B]:
             count(S, mid, ST_REQ_DROPPED, 1)      # the listen queue was full
             continue
         if S[top + 1] <= now:
             count(S, mid, ST_REQ_LATE, 1)         # accepted after the next one was due
-        if start_handler(S, mid, gp, S[ins + 1], arrival) == 0:
+        if start_handler(S, mid, gp, S[ins + I_A], arrival) == 0:
             return -1
     return S[top]
 
@@ -98,7 +99,7 @@ def serve_accept(S, mid, gp, pc):
             return SERVE_STOP
         if left == 0:
             S[g + G_SP] -= 2
-            return S[codex(S, pc) + 3]
+            return S[codex(S, pc) + I_C]
         wait = S[stkx(S, gp) + S[g + G_SP] - 1] - nanotime()
         if netwait_start(S, mid, gp, max(wait, 0)):
             S[g + G_PC] = pc                      # resumes here: netwait_finish, accept

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from ..workload import ops
-from ..workload.ops import D_LOGNORMAL, SELECT, SETPROCS, SIGMA_SCALE
+from ..workload.ops import D_LOGNORMAL, I_A, I_OP, SELECT, SETPROCS, SIGMA_SCALE
 from . import layout as L
 from . import work
 from .osdeps import CLOCK_MONOTONIC
@@ -68,14 +68,14 @@ def _code(program) -> np.ndarray:
 def timers_per_g(code: np.ndarray) -> int:
     """Timer heap entries one G may hold at once: one for a `sleep`, one per `after:` case of
     a select (its largest); 0 when the program has neither (no timer thread either)."""
-    afters = [int((code[i + 1:i + 1 + code[i, 1], 1] == ops.CASE_AFTER).sum())
-              for i in np.flatnonzero(code[:, 0] == SELECT)]
-    return max([int((code[:, 0] == ops.SLEEP).any()), *afters])
+    afters = [int((code[i + 1:i + 1 + code[i, I_A], I_A] == ops.CASE_AFTER).sum())
+              for i in np.flatnonzero(code[:, I_OP] == SELECT)]
+    return max([int((code[:, I_OP] == ops.SLEEP).any()), *afters])
 
 
 def uses_net(code: np.ndarray) -> bool:
     """Whether Gs wait on the netpoller: `netwait`, or `serve`'s listener."""
-    return bool(np.isin(code[:, 0], (ops.NETWAIT, ops.SERVE_ACCEPT)).any())
+    return bool(np.isin(code[:, I_OP], (ops.NETWAIT, ops.SERVE_ACCEPT)).any())
 
 
 def words_per_g(program) -> int:
@@ -192,13 +192,13 @@ def sudogs_per_g(code: np.ndarray) -> int:
     least one.  A G waits in at most one channel operation at a time (it runs one statement; a
     select queues one sudog per case, chan.chansend/chanrecv one), so without `select` one row
     is enough; the select header is a G row's words (layout.py), not a row of this block."""
-    selects = code[code[:, 0] == SELECT, 1]
+    selects = code[code[:, I_OP] == SELECT, I_A]
     return max(1, int(selects.max()) if selects.size else 1)
 
 
 def max_procs(code: np.ndarray, procs: int) -> int:
     """The most Ps the run can have: procs, or a larger `setprocs: N` of the program."""
-    return max([procs, *code[code[:, 0] == SETPROCS, 1].tolist()])
+    return max([procs, *code[code[:, I_OP] == SETPROCS, I_A].tolist()])
 
 
 def steps_per_ns(S: np.ndarray) -> float:

@@ -8,7 +8,9 @@ a replacement.  Ms are still created on demand and counted as Go counts them (th
 the OS thread under each is prepared ahead.
 
 The template thread also watches the run: it wakes when main returns, when an M fails, and every
-few milliseconds to check the timeout (watchdog) and print schedtrace lines.
+few milliseconds to check the timeout (watchdog) and hand the state to the caller's schedtrace
+callback.  Nothing here formats text for people: a failed run's RunError carries a Snapshot of
+the state, which the caller's ``describe`` (gmpbench.report.dump.describe) turns into Go's dump.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -35,14 +38,36 @@ TICK_NS = 20_000_000       # the template thread's longest sleep
 JOIN_TIMEOUT = 5.0
 
 
-class RunError(Exception):
-    """A run that did not finish: deadlock, timeout, a failed invariant, too many threads."""
+@dataclass(frozen=True)
+class Snapshot:
+    """The state of a failed run as it was when it failed, for the report side to describe."""
+    S: np.ndarray                  # the state array (a copy when threads could still write it)
+    program: object                # the compiled workload (workload.program.Program)
+    scheduler: bool                # the scheduler's detail (Ps, Ms) before the goroutines
 
-    def __init__(self, kind: str, message: str, dump: str = ""):
+
+class RunError(Exception):
+    """A run that did not finish: deadlock, timeout, a failed invariant, too many threads.
+
+    ``dump`` is the text after the message: an engine's own (Go's stderr), or the snapshot as
+    ``describe`` words it (run_program's caller passes gmpbench.report.dump.describe; without
+    one the snapshot stays unworded, in ``snapshot``)."""
+
+    def __init__(self, kind: str, message: str, dump: str = "", *,
+                 snapshot: Snapshot | None = None,
+                 describe: Callable[[Snapshot], str] | None = None):
         super().__init__(message)
         self.kind = kind
         self.message = message
-        self.dump = dump
+        self.snapshot = snapshot
+        self._dump = dump
+        self._describe = describe
+
+    @property
+    def dump(self) -> str:
+        if not self._dump and self.snapshot is not None and self._describe is not None:
+            self._dump = self._describe(self.snapshot)
+        return self._dump
 
     def __str__(self):
         return self.message + ("\n\n" + self.dump if self.dump else "")
@@ -82,7 +107,7 @@ def _core():
 
 class _Run:
     def __init__(self, program, procs, knobs, timeout, max_threads, max_gs, seed, schedtrace,
-                 out, trace_max, steps_per_ns=None):
+                 describe, trace_max, steps_per_ns=None):
         self.program = program
         self.knobs = knobs
         self.timeout = timeout
@@ -96,8 +121,8 @@ class _Run:
                            f"{max_gs} goroutines: lower the workload's max_goroutines:") from None
         self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
-        self.schedtrace = schedtrace
-        self.out = out
+        self.schedtrace = schedtrace or (0.0, None)
+        self.describe = describe
         from . import load_core
         load_core()
         self.core = _core()
@@ -164,7 +189,8 @@ class _Run:
             time.sleep(0.0002)
         t0 = time.monotonic()
         self.core.start_main(S)
-        next_trace = t0 + (self.schedtrace or 0)
+        period, on_schedtrace = self.schedtrace
+        next_trace = t0 + period
         try:
             while not (S[L.S_STOP] or S[L.S_FATAL]):
                 self.core.template_wait(S, TICK_NS)
@@ -172,17 +198,19 @@ class _Run:
                 now = time.monotonic()
                 if now - t0 > self.timeout:
                     self.core.fatal_from_outside(S, L.FATAL_TIMEOUT, 0)
-                if self.schedtrace and now >= next_trace:
-                    next_trace += self.schedtrace
-                    print(schedtrace_line(S, now - t0), file=self.out, flush=True)
+                if on_schedtrace is not None and now >= next_trace:
+                    next_trace += period
+                    on_schedtrace(S, now - t0)
         except KeyboardInterrupt:
             self.core.fatal_from_outside(S, L.FATAL_INTERRUPT, 0)
-        dump_before = scheduler_dump(S, self.program) if S[L.S_FATAL] == L.FATAL_TIMEOUT else ""
+        # the watchdog's dump shows the run as it hung: copied before stop_all changes it
+        # (the Ms are still running, so the copy is a moment's view, as Go's is)
+        before = S.copy() if S[L.S_FATAL] == L.FATAL_TIMEOUT else None
         self.core.stop_all(S)
         self._join()
         if not self.errors:                 # a stuck thread may still use them
             self._close_fds()
-        return self._result(dump_before)
+        return self._result(before)
 
     def _join(self):
         deadline = time.monotonic() + JOIN_TIMEOUT
@@ -192,11 +220,11 @@ class _Run:
         if stuck:
             self.errors.append(f"threads did not stop: {', '.join(stuck)}")
 
-    def _result(self, timeout_dump: str) -> RunResult:
+    def _result(self, before: np.ndarray | None) -> RunResult:
         S = self.S
         code = int(S[L.S_FATAL])
         if code != L.FATAL_NONE or self.errors:
-            raise self._error(code, timeout_dump)
+            raise self._error(code, before)
         nm = int(S[L.S_MCOUNT]) + 1
         st = rows(S, L.H_MSTATS, L.STSTRIDE, nm).sum(axis=0)
         counters = {name: int(st[i]) for i, name in enumerate(L.COUNTERS)}
@@ -227,18 +255,27 @@ class _Run:
             gs_limit=int(S[L.S_MAXG]),
         )
 
-    def _error(self, code, timeout_dump) -> RunError:
+    def _snapshot(self, scheduler: bool, before: np.ndarray | None = None) -> dict:
+        """RunError's snapshot keywords: the state as it was before stop_all (a timeout), or the
+        run's own once every M has stopped and been joined -- nothing writes it any more -- but
+        a copy when a thread failed or is stuck (it may still be writing)."""
+        if before is None:
+            before = self.S.copy() if self.errors else self.S
+        return {"snapshot": Snapshot(before, self.program, scheduler),
+                "describe": self.describe}
+
+    def _error(self, code, before) -> RunError:
         S = self.S
         if code == L.FATAL_DEADLOCK:
             return RunError("deadlock", "fatal error: all goroutines are asleep - deadlock!",
-                            goroutine_dump(S, self.program))
+                            **self._snapshot(False))
         if code == L.FATAL_TIMEOUT:
             return RunError("timeout", f"fatal error: run exceeded its timeout of "
-                            f"{self.timeout:g}s (watchdog)", timeout_dump)
+                            f"{self.timeout:g}s (watchdog)", **self._snapshot(True, before))
         if code == L.FATAL_MAXTHREADS:
             return RunError("maxthreads", f"fatal error: thread exhaustion: more than "
                             f"{int(S[L.S_MAXMCOUNT])} threads (max_threads)",
-                            goroutine_dump(S, self.program))
+                            **self._snapshot(False))
         if code == L.FATAL_MAXG:
             return RunError("maxg", f"fatal error: more than {int(S[L.S_MAXG])} live "
                             "goroutines (the G table is full; raise the workload's "
@@ -247,11 +284,11 @@ class _Run:
             return RunError("nofile", nofile_message(int(S[L.S_FATALARG])))
         if code == L.FATAL_PANIC:
             return RunError("panic", "panic: " + L.PANIC_MESSAGES[int(S[L.S_FATALARG])],
-                            goroutine_dump(S, self.program))
+                            **self._snapshot(False))
         if code == L.FATAL_INTERRUPT:
             return RunInterrupted("interrupt", "interrupted")
         return RunError("throw", "fatal error: " + "; ".join(self.errors or ["unknown"]),
-                        scheduler_dump(S, self.program))
+                        **self._snapshot(True))
 
 
 def _raise_fd_limit():
@@ -276,22 +313,26 @@ def nofile_message(errno_: int) -> str:
 
 def run_program(program, procs: int, knobs: np.ndarray, *, timeout: float = 120.0,
                 max_threads: int = 10000, max_gs: int | None = None, seed: int | None = None,
-                schedtrace: float | None = None, out=None, trace: bool = False,
+                schedtrace: tuple[float, Callable[[np.ndarray, float], None]] | None = None,
+                describe: Callable[[Snapshot], str] | None = None, trace: bool = False,
                 trace_max: int = L.TRACE_MAX, steps_per_ns: float | None = None) -> RunResult:
     """Run a compiled workload once at GOMAXPROCS=procs under a policy's knobs.  trace=True
     records an execution trace (RunResult.trace) of at most trace_max events per M.
     steps_per_ns: `work`'s rate (default: the machine's calibration, work.steps_per_ns).
     max_gs: the G table's rows (default: the program's, Program.max_gs, as far as memory goes).
+    schedtrace=(period, fn): fn(S, seconds since main started) every period seconds, on the
+    template thread while the Ms run (GODEBUG=schedtrace: report.dump.schedtrace_line words it).
+    describe: how a RunError words its Snapshot (its ``dump``; report.dump.describe).
     """
     if max_gs is None:
         max_gs = min(program.max_gs, gs_that_fit(program))
     run = _Run(program, procs, knobs, timeout, max_threads, max_gs,
-               program.seed if seed is None else seed, schedtrace, out or sys.stdout,
+               program.seed if seed is None else seed, schedtrace, describe,
                trace_max if trace else 0, steps_per_ns)
     return run.run()
 
 
-# ---- reading the state for people ------------------------------------------------------------------
+# ---- reading the state ------------------------------------------------------------------------
 
 def channel_stats(S, program) -> dict:
     out = {}
@@ -301,63 +342,3 @@ def channel_stats(S, program) -> dict:
                      "sent_sum": int(c[L.C_SENTSUM]), "received_sum": int(c[L.C_RECVDSUM]),
                      "buffered": int(c[L.C_COUNT]), "closed": bool(c[L.C_CLOSED])}
     return out
-
-
-_GSTATUS = {L.Gidle: "idle", L.Grunnable: "runnable", L.Grunning: "running",
-            L.Gsyscall: "syscall", L.Gwaiting: "waiting", L.Gdead: "dead"}
-
-
-def _where(program, pc: int) -> str:
-    pc = min(max(pc, 0), len(program.pc_func) - 1)
-    fn = program.func_names[int(program.pc_func[pc])]
-    return f"{fn}: {program.pc_text[pc]}  ({program.source}:{int(program.pc_line[pc])})"
-
-
-def goroutine_dump(S, program) -> str:
-    """Go-style listing of every live G: id, state or wait reason, statement, YAML line."""
-    lines = []
-    for gp in range(1, int(S[L.S_ALLGLEN]) + 1):
-        g = table(S, L.H_ALLG, L.GSTRIDE, gp)
-        st = int(g[L.G_STATUS])
-        if st == L.Gdead:
-            continue
-        if st == L.Gwaiting:
-            state, pc = L.WAIT_REASONS[int(g[L.G_WAITREASON])] or "waiting", int(g[L.G_PC]) - 1
-        else:
-            state, pc = _GSTATUS.get(st, str(st)), int(g[L.G_PC])
-        lines.append(f"goroutine {int(g[L.G_GOID])} [{state}]:\n    {_where(program, pc)}")
-    return "\n\n".join(lines)
-
-
-def schedtrace_line(S, elapsed: float) -> str:
-    """GODEBUG=schedtrace's line."""
-    nprocs = int(S[L.S_NPROCS])
-    runqs = []
-    for pid in range(1, nprocs + 1):
-        p = table(S, L.H_ALLP, L.PSTRIDE, pid)
-        runqs.append(str(max(int(p[L.P_RUNQTAIL] - p[L.P_RUNQHEAD]), 0)))   # Go: tail - head
-    return (f"SCHED {int(elapsed * 1000)}ms: gomaxprocs={nprocs} idleprocs={int(S[L.S_NPIDLE])} "
-            f"threads={int(S[L.S_MCOUNT] - S[L.S_NMFREED])} "
-            f"spinningthreads={int(S[L.S_NMSPINNING])} "
-            f"idlethreads={int(S[L.S_NMIDLE])} runqueue={int(S[L.S_RUNQSIZE])} "
-            f"[{' '.join(runqs)}]")
-
-
-def scheduler_dump(S, program) -> str:
-    """schedtrace's detailed form (scheddetail=1) followed by the goroutine dump."""
-    goid = lambda gp: int(table(S, L.H_ALLG, L.GSTRIDE, gp)[L.G_GOID]) if gp else 0
-    out = [schedtrace_line(S, 0.0)]
-    pstat = {L.Pidle: "idle", L.Prunning: "running", L.Psyscall: "syscall", L.Pgcstop: "gcstop",
-             L.Pdead: "dead"}
-    for pid in range(1, int(S[L.S_NPROCS]) + 1):
-        p = table(S, L.H_ALLP, L.PSTRIDE, pid)
-        out.append(f"  P{pid - 1}: status={pstat.get(int(p[L.P_STATUS]), p[L.P_STATUS])} "
-                   f"schedtick={int(p[L.P_SCHEDTICK])} syscalltick={int(p[L.P_SYSCALLTICK])} "
-                   f"m={int(p[L.P_M]) - 1} runqsize={int(p[L.P_RUNQTAIL] - p[L.P_RUNQHEAD])} "
-                   f"runnext={goid(int(p[L.P_RUNNEXT]))}")
-    for mid in range(1, int(S[L.S_MCOUNT]) + 1):
-        m = table(S, L.H_ALLM, L.MSTRIDE, mid)
-        out.append(f"  M{mid - 1}: p={int(m[L.M_P]) - 1} curg={goid(int(m[L.M_CURG]))} "
-                   f"spinning={bool(m[L.M_SPINNING])}")
-    gd = goroutine_dump(S, program)
-    return "\n".join(out) + ("\n\n" + gd if gd else "")

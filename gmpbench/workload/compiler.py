@@ -104,7 +104,7 @@ class _Compiler:
             entries[GC_FUNCTION] = len(self.code)
             functions = [*functions, self.gc_function()]
         for pc, name in self.fixups:
-            self.code[pc][1] = entries[name]
+            self.code[pc][ops.I_A] = entries[name]
         bound = goroutine_bound(self.wl, self.params)     # after the code: values are checked
         return Program(
             name=self.wl.name,
@@ -129,7 +129,9 @@ class _Compiler:
         )
 
     def emit(self, op: int, a: int = 0, b: int = 0, c: int = 0, *, line: int, text: str) -> int:
-        self.code.append([op, a, b, c])
+        row = [0] * ops.CODE_WORDS
+        row[ops.I_OP], row[ops.I_A], row[ops.I_B], row[ops.I_C] = op, a, b, c
+        self.code.append(row)
         self.pc_line.append(line)
         self.pc_text.append(text)
         self.pc_func.append(self.func_id)
@@ -208,7 +210,7 @@ class _Compiler:
         top = self.emit(ops.REPEAT, n, line=stmt.line, text=f"repeat: {n}")
         self.block(stmt.body)
         self.emit(ops.NEXT, top + 1, line=stmt.line, text=f"end repeat: {n}")
-        self.code[top][2] = len(self.code)
+        self.code[top][ops.I_B] = len(self.code)
 
     # --- STW / procresize / locked Ms (issue 13) ---
 
@@ -241,7 +243,7 @@ class _Compiler:
         self.emit(ops.WORLDSEMA, line=line, text="gc: semacquire(&worldsema)")
         self.emit(ops.STW, pause, line=line, text=f"gc: stw {pause_text}")
         self.emit(ops.ENDLOOP, top, line=line, text="gc: end loop")
-        self.code[top][2] = len(self.code)
+        self.code[top][ops.I_B] = len(self.code)
         self.emit(ops.RET, line=line, text="return")
         return Function(GC_FUNCTION, line, "gc", [])
 
@@ -250,7 +252,7 @@ class _Compiler:
         top = self.emit(ops.LOOP, index, line=stmt.line, text=f"loop: {shown}")
         self.block(stmt.body)
         self.emit(ops.ENDLOOP, top, line=stmt.line, text=f"end loop: {shown}")
-        self.code[top][2] = len(self.code)
+        self.code[top][ops.I_B] = len(self.code)
 
     # --- select / close / range (issue 14) -----------------------------------------------------
 
@@ -264,7 +266,7 @@ class _Compiler:
                         text=f"range: {name}")
         self.block(stmt.body)
         self.emit(ops.JMP, top, line=stmt.line, text=f"end range: {name}")
-        self.code[top][2] = len(self.code)
+        self.code[top][ops.I_B] = len(self.code)
 
     def op_select(self, stmt: Stmt) -> None:
         """SELECT, a CASE row per case (default excluded), then each body ending in a JMP to
@@ -278,14 +280,14 @@ class _Compiler:
         for case in stmt.cases:
             start = len(self.code)
             if case.kind == "default":
-                self.code[top][2] = start
+                self.code[top][ops.I_B] = start
             else:
-                self.code[rows[cases.index(case)]][3] = start
+                self.code[rows[cases.index(case)]][ops.I_C] = start
             self.block(case.body)
             ends.append(self.emit(ops.JMP, 0, line=case.line, text="end case"))
         for pc in ends:
-            self.code[pc][1] = len(self.code)
-        self.code[top][3] = len(self.code)
+            self.code[pc][ops.I_A] = len(self.code)
+        self.code[top][ops.I_C] = len(self.code)
 
     def case_operands(self, case: Stmt) -> tuple[int, int]:
         if case.kind == "after":

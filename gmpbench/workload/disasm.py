@@ -77,7 +77,8 @@ def disasm(program: Program) -> list[str]:
     """One line per instruction: pc, function, op name, operands, YAML line."""
     operands = _Operands(program)
     rows = []
-    for pc, (op, a, b, c) in enumerate(program.code.tolist()):
+    words = program.code[:, [ops.I_OP, ops.I_A, ops.I_B, ops.I_C]].tolist()
+    for pc, (op, a, b, c) in enumerate(words):
         func = _pick(program.func_names, int(program.pc_func[pc]))
         rows.append((str(pc), func, ops.NAMES.get(op, f"OP{op}"), operands.render(op, a, b, c),
                      f"; line {int(program.pc_line[pc])}"))

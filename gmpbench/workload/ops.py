@@ -9,7 +9,10 @@ Durations are never inline: operand ``a`` of WORK/SYSCALL/NETWAIT/SLEEP/LOOP ind
 table (float64, shape (k, DIST_WORDS): ``[kind, p1, p2]``, times in nanoseconds), sampled at run time.
 """
 
-CODE_WORDS = 4     # int64 words per instruction: op, a, b, c
+# the words of an instruction row, by name: the compiler writes them, the interpreter
+# (interp.py, selectgo.py, serve.py) and state.py read them; the width follows from them
+I_OP, I_A, I_B, I_C = 0, 1, 2, 3
+CODE_WORDS = I_C + 1   # int64 words per instruction: op, a, b, c
 DIST_WORDS = 3     # words per distribution: kind, p1, p2
 
 # --- opcodes (operand meanings in the comment; unused operands are 0) --------------------------
