@@ -16,7 +16,7 @@ from gmpbench.runtime.state import table
 from gmpbench.runtime.sysmon import retake
 from gmpbench.runtime.threads import run_program
 
-from util import bare_state, compile_text, hog_workload
+from util import bare_state, compile_file, compile_text, hog_workload
 
 PR_GET_TIMERSLACK = 30
 
@@ -159,3 +159,36 @@ def test_startm_does_not_wake_sysmon_but_entersyscall_does(core):
     assert S[L.S_SYSMONWAIT] == 1 and S[L.S_SYSMONNOTE] == 0       # sysmon still asleep
     wake_sysmon(S)                                # what entersyscall does
     assert S[L.S_SYSMONWAIT] == 0 and S[L.S_SYSMONNOTE] == 1
+
+
+# ---- scheduling latency is sampled as Go >= 1.17 samples it -----------------------------------
+
+ONCE = """
+name: once
+main:
+  - go: {fn: nop, n: 50}
+  - wait: children
+functions:
+  nop:
+    - work: 0
+"""
+
+
+def test_every_goroutines_first_run_is_a_latency_sample(core, tmp_path):
+    """50 Gs that run once: one sample each, plus main's first run (its second, after the
+    wait, is not sampled): the first run of a G is always measured (proc.stamp_runnable)."""
+    _, prog, _ = compile_text(tmp_path, ONCE)
+    r = run_program(prog, 1, knobs())
+    assert r.counters["schedules"] == 52            # main twice, each child once
+    assert int(r.latency.sum()) == 51
+
+
+def test_sched_latency_samples_one_run_in_eight(core):
+    """ping-pong's two Gs run about 2 * rounds times: ceil(runs / 8) samples each, and main's
+    first run -- as Go's gTrackingPeriod, not one per run."""
+    from gmpbench.runtime.proc import LATENCY_PERIOD
+    _, prog, _ = compile_file("workloads/ping-pong.yaml", rounds=2000)
+    r = run_program(prog, 1, knobs())
+    runs, samples = r.counters["schedules"], int(r.latency.sum())
+    assert LATENCY_PERIOD == 8 and runs > 4000
+    assert runs // 8 <= samples <= runs // 8 + 3, (runs, samples)

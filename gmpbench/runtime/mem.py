@@ -7,7 +7,8 @@ instruction), distx (a distribution).  They are one load and a multiply-add; LLV
 
 Every core function is compiled with an explicit signature (``core``): nogil, cached, reference
 counting off, and no specialisation on literal arguments (numba would otherwise compile a new
-copy of a callee for every distinct constant passed to it).
+copy of a callee for every distinct constant passed to it).  ``core(sig, inline=True)`` also
+inlines it into its callers (DESIGN.md, "The hot path").
 """
 import os
 
