@@ -89,7 +89,13 @@ def retake_syscall(S, mid, pid, now, sysretake):
         S[p + P_SM_SYSCALLTICK] = t
         S[p + P_SM_SYSCALLWHEN] = now
         return False
-    if now - S[p + P_SM_SYSCALLWHEN] < knob(S, K_RETAKE_AFTER_US) * 1000:
+    after = knob(S, K_RETAKE_AFTER_US) * 1000
+    if after > 0 and S[p + P_SM_SYSCALLWHEN] == 0:
+        # A P's first syscall: its syscalltick is still the snapshot's initial 0, so proc.go
+        # (and the default here) retakes at once; the knob counts from now instead.
+        S[p + P_SM_SYSCALLWHEN] = now
+        return False
+    if now - S[p + P_SM_SYSCALLWHEN] < after:
         return False
     if runqempty(S, pid) and load(S, S_NMSPINNING) + load(S, S_NPIDLE) > 0 and \
             S[p + P_SM_SYSCALLWHEN] + SYSCALL_RETAKE_GRACE_NS > now:
