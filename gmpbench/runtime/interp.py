@@ -206,7 +206,7 @@ def run_g(S, mid, gp):
             S[g + G_PC] = pc + 1
             return WHY_YIELD
         elif op == ops.LOOP:
-            if nanotime() - S[S_RUNSTART_NS] >= S[distx(S, a) + 1]:
+            if nanotime() - S[S_RUNSTART_NS] >= S[distx(S, a) + ops.DIST_P1]:
                 pc = S[ins + I_B]
             else:
                 pc += 1

@@ -32,17 +32,17 @@ def sample(S, g, d):
     """A duration in ns drawn from distribution d with the G's own random stream.  A constant
     (most statements' durations) is read in line; the others are drawn by sample_random."""
     dx = distx(S, d)
-    if S[dx] == ops.D_CONST:
-        return max(S[dx + 1], 0)
+    if S[dx + ops.DIST_KIND] == ops.D_CONST:
+        return max(S[dx + ops.DIST_P1], 0)
     return sample_random(S, g, dx)
 
 
 @core(i64(Sarr, i64, i64))
 def sample_random(S, g, dx):
     """A draw from the random distribution at S[dx] (its kind, p1, p2)."""
-    kind = S[dx]
-    p1 = np.float64(S[dx + 1])
-    p2 = np.float64(S[dx + 2])
+    kind = S[dx + ops.DIST_KIND]
+    p1 = np.float64(S[dx + ops.DIST_P1])
+    p2 = np.float64(S[dx + ops.DIST_P2])
     if kind == ops.D_EXP:
         v = -p1 * np.log(rand01(S, g))
     elif kind == ops.D_UNIFORM:

@@ -10,7 +10,16 @@ import time
 import numpy as np
 
 from ..workload import ops
-from ..workload.ops import D_LOGNORMAL, I_A, I_OP, SELECT, SETPROCS, SIGMA_SCALE
+from ..workload.ops import (
+    D_LOGNORMAL,
+    DIST_KIND,
+    DIST_P2,
+    I_A,
+    I_OP,
+    SELECT,
+    SETPROCS,
+    SIGMA_SCALE,
+)
 from . import layout as L
 from . import work
 from .osdeps import CLOCK_MONOTONIC
@@ -56,8 +65,8 @@ def _dist_rows(dists: np.ndarray) -> np.ndarray:
     """Program.dists (float ns) as integers: kind, p1, p2 (lognormal sigma scaled)."""
     d = np.asarray(dists, dtype=np.float64).reshape(-1, L.DIST_WORDS)
     out = np.rint(d).astype(np.int64)
-    logn = d[:, 0] == D_LOGNORMAL
-    out[logn, 2] = np.rint(d[logn, 2] * SIGMA_SCALE).astype(np.int64)
+    logn = d[:, DIST_KIND] == D_LOGNORMAL
+    out[logn, DIST_P2] = np.rint(d[logn, DIST_P2] * SIGMA_SCALE).astype(np.int64)
     return out
 
 

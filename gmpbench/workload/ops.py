@@ -13,7 +13,9 @@ table (float64, shape (k, DIST_WORDS): ``[kind, p1, p2]``, times in nanoseconds)
 # (interp.py, selectgo.py, serve.py) and state.py read them; the width follows from them
 I_OP, I_A, I_B, I_C = 0, 1, 2, 3
 CODE_WORDS = I_C + 1   # int64 words per instruction: op, a, b, c
-DIST_WORDS = 3     # words per distribution: kind, p1, p2
+# the words of a distribution row (durations.py builds them; sampling.py and interp.py read them)
+DIST_KIND, DIST_P1, DIST_P2 = 0, 1, 2
+DIST_WORDS = DIST_P2 + 1   # words per distribution: kind, p1, p2
 
 # --- opcodes (operand meanings in the comment; unused operands are 0) --------------------------
 RET = 0            # return from a call; with no frame left: goexit
