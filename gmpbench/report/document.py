@@ -152,9 +152,10 @@ def method_notes(ref: str, comps=()) -> list[str]:
          f"{ref}, above 1 is slower."),
         (f"significance at alpha {ALPHA}, tested on what is independent -- " +
          "; ".join(tests) + "."),
-        ("sched latency: runnable -> running; netpoll latency (workloads with netwait): a "
-         "readiness's due time -> its goroutine running; the histograms of all runs merged "
-         "(bucket error < 1.6%)."),
+        ("sched latency: runnable -> running, sampled as Go's /sched/latencies is (one run in "
+         "eight of each goroutine; the port also always its first); netpoll latency (workloads "
+         "with netwait): a readiness's due time -> its goroutine running; the histograms of "
+         "all runs merged (bucket error < 1.6%)."),
         "counters and cpu time: median per run.",
     ]
 
