@@ -10,9 +10,11 @@ import json
 from ..runtime.layout import WAIT_REASONS, WHY_NAMES
 from ..runtime.trace import (
     EV_GO_START, EV_GO_STOP, EV_NETPOLL, EV_STEAL, EV_SYSCALL_ENTER, EV_SYSCALL_EXIT_FAST,
+    EV_STW_START,
+    EV_STW_STOP,
+    EV_STW_STOPPED,
     EV_SYSCALL_EXIT_SLOW, STEAL_SHIFT, WHY_BITS,
 )
-from ..runtime.trace import EV_STW_START, EV_STW_STOP, EV_STW_STOPPED  # issue 13
 
 PID = 1                     # one process per run
 M_TID_BASE = 1000           # M tracks come after the P tracks

@@ -20,8 +20,10 @@ from .layout import (
     G_RNG,
     G_SP,
     G_WORKLEFT,
+    S_NPROCS,
     S_RUNSTART_NS,
     S_STEPS_PER_NS,
+    S_WORLDSEMA,
     WHY_EXIT,
     WHY_PARK,
     WHY_PREEMPT,
@@ -30,7 +32,7 @@ from .layout import (
     WHY_YIELD,
 )
 from .lock import nanotime
-from .layout import S_NPROCS, S_WORLDSEMA  # issue 13
+from .lockosthread import lockOSThread, unlockOSThread
 from .mem import Sarr, codex, core, distx, f64, gx, i64, knob, pair, stkx, void
 from .netpoll import netwait_finish, netwait_start
 from .policy import K_ASYNC_PREEMPT
@@ -38,9 +40,8 @@ from .proc import newproc, stopping
 from .sampling import sample
 from .selectgo import STEP_PARK, chan_resume, chan_step, resuming
 from .serve import SERVE_PARK, serve_accept, serve_begin
-from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
-from .lockosthread import lockOSThread, unlockOSThread
 from .stw import stop_the_world
+from .sync import child_started, group_add, group_wait, mutex_lock, mutex_unlock, wait_children
 from .syscall import blocking_call, entersyscall, entersyscallblock, exitsyscall
 from .timers import timesleep
 from .work import spin

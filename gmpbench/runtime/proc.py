@@ -47,6 +47,7 @@ from .layout import (
     S_ALLGLEN,
     S_FATAL,
     S_FATALARG,
+    S_GCWAITING,
     S_LASTPOLL,
     S_LOCK,
     S_MAINSTARTED,
@@ -55,6 +56,7 @@ from .layout import (
     S_MCOUNT,
     S_NETPOLLWAITERS,
     S_NEWM,
+    S_NMFREED,
     S_NMIDLE,
     S_NMIDLELOCKED,
     S_NMSPINNING,
@@ -66,6 +68,8 @@ from .layout import (
     S_RUNQSIZE,
     S_SEED,
     S_STOP,
+    S_STOPNOTE,
+    S_STOPWAIT,
     S_SYSMONNOTE,
     S_SYSMONWAIT,
     S_TEMPLNOTE,
@@ -85,10 +89,10 @@ from .layout import (
     Grunning,
     Gsyscall,
     Gwaiting,
+    Pgcstop,
     Pidle,
     Prunning,
 )
-from .layout import S_GCWAITING, S_NMFREED, S_STOPNOTE, S_STOPWAIT, Pgcstop  # issue 13
 from .lock import lock, noteclear, notewakeup, seqwake, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .osdeps import futex_wait, futex_wake

@@ -17,12 +17,11 @@ from .interp import (  # run_g and its answers: the WHY_* list interp.py imports
     WHY_YIELD,
     run_g,
 )
-from .layout import G_LOCKEDM, M_EXITED, M_LOCKEDG, S_GCENTRY, S_GCWAITING  # issue 13
-from .lockosthread import goexit_locked, mexit, startlockedm, stoplockedm
 from .layout import (
     C_LOCK,
     FATAL_THROW,
     G_GROUP,
+    G_LOCKEDM,
     G_M,
     G_PARENT,
     G_PREEMPT,
@@ -30,6 +29,8 @@ from .layout import (
     G_TRACKSEQ,
     H_COPRIMES,
     M_CURG,
+    M_EXITED,
+    M_LOCKEDG,
     M_NEXTP,
     M_P,
     M_PARK,
@@ -42,6 +43,8 @@ from .layout import (
     S_DONE,
     S_ENDTICK,
     S_FATAL,
+    S_GCENTRY,
+    S_GCWAITING,
     S_LASTPOLL,
     S_LOCK,
     S_MAING,
@@ -92,6 +95,7 @@ from .layout import (
     Gwaiting,
 )
 from .lock import lock, nanotime, notewakeup, runtime_timerslack, seqwake, unlock
+from .lockosthread import goexit_locked, mexit, startlockedm, stoplockedm
 from .mem import (
     Sarr,
     boolean,
@@ -140,8 +144,8 @@ from .proc import (
     newm,
     releasep,
     resetspinning,
-    stopm,
     stamp_runnable,
+    stopm,
     stopping,
     wake_note,
     wake_sysmon,
@@ -161,8 +165,8 @@ from .runq import (
 from .selectgo import selparkcommit
 from .serve import request_done
 from .stats import hist_record
-from .sync import child_exited, children_commit_park, group_done, release_g
 from .stw import gcstopm
+from .sync import child_exited, children_commit_park, group_done, release_g
 from .sysmon import newsysmon, sysmon
 from .timers import timerproc
 from .trace import EV_GO_START, EV_GO_STOP, EV_STEAL, STEAL_SHIFT, trace_event

@@ -13,14 +13,17 @@ from .layout import (
     P_M,
     P_STATUS,
     P_SYSCALLTICK,
+    S_GCWAITING,
     S_LOCK,
     S_PIDLE,
+    S_STOPWAIT,
     ST_SYSCALL_FAST_EXITS,
     ST_SYSCALL_SLOW_EXITS,
     ST_SYSCALLS,
     Grunnable,
     Grunning,
     Gsyscall,
+    Pgcstop,
     Prunning,
     Psyscall,
 )
@@ -28,7 +31,6 @@ from .lock import lock, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .osdeps import nanosleep
 from .policy import K_SYSCALL_FASTPATH
-from .layout import S_GCWAITING, S_STOPWAIT, Pgcstop  # issue 13
 from .proc import (
     acquirep,
     casgstatus,

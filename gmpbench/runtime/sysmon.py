@@ -20,6 +20,7 @@ from .layout import (
     P_SM_SYSCALLWHEN,
     P_STATUS,
     P_SYSCALLTICK,
+    S_GCWAITING,
     S_LASTPOLL,
     S_LOCK,
     S_MCOUNT,
@@ -36,7 +37,6 @@ from .layout import (
     Prunning,
     Psyscall,
 )
-from .layout import S_GCWAITING  # issue 13
 from .lock import lock, nanotime, noteclear, notetsleep, runtime_timerslack, unlock
 from .mem import Sarr, boolean, core, count, gx, i64, knob, mx, px, void
 from .netpoll import netpoll, netpollinited
